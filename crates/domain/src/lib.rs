@@ -1,0 +1,13 @@
+//! netauth's domain: clients and their authentication, keys, access tokens,
+//! revocation. Pure logic: time is passed in (`now`, Unix seconds), randomness
+//! comes from the OS generator, and nothing here does IO.
+
+pub mod client;
+pub mod client_auth;
+pub mod crypto;
+pub mod keys;
+pub mod revocation;
+pub mod token;
+
+/// Seconds since the Unix epoch. Every domain function takes it as `now`.
+pub type UnixTime = i64;

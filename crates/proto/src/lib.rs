@@ -1,0 +1,18 @@
+//! Wire types of netauth: the two error dialects (RFC 6749/OIDC JSON on OAuth
+//! endpoints, CAMARA `{status, code, message}` on resource APIs), form parsing
+//! with the RFC 6749 §3.1 rules, scopes, and the token request.
+//!
+//! Nothing in this crate does IO; everything that parses client input returns
+//! a typed error instead of panicking.
+
+pub mod camara;
+pub mod error;
+pub mod form;
+pub mod scope;
+pub mod token_request;
+
+pub use camara::CamaraError;
+pub use error::{OAuthError, OAuthErrorCode};
+pub use form::Form;
+pub use scope::{Scope, ScopeSet};
+pub use token_request::{GrantType, TokenRequest};
