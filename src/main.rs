@@ -1,1 +1,15 @@
-fn main() {}
+//! The `netauth` binary: see `netauth --help`.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = netauth_server::cli::Cli::parse();
+    match netauth_server::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("netauth: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -21,9 +21,10 @@ pub enum ClientStatus {
 
 /// `token_endpoint_auth_method` (RFC 7591 §2, OIDC Core §9), plus `app_jwt`:
 /// an application JWT in `Authorization: Bearer` (the aggregator dialect of seed 002).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
+    #[default]
     ClientSecretBasic,
     ClientSecretPost,
     PrivateKeyJwt,

@@ -151,7 +151,10 @@ fn verify_signature(jwt: &str, jwks: &JwkSet) -> Result<Value, AssertionError> {
 }
 
 fn num(claims: &Value, name: &'static str) -> Result<i64, AssertionError> {
-    claims.get(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))).ok_or(AssertionError::Claim(name))
+    claims
+        .get(name)
+        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+        .ok_or(AssertionError::Claim(name))
 }
 
 fn str_claim<'a>(claims: &'a Value, name: &'static str) -> Result<&'a str, AssertionError> {
@@ -294,14 +297,23 @@ mod tests {
             verify_client_assertion(&jwt, &c, &set, &["https://other"], 1010, 5),
             Err(AssertionError::Claim("aud"))
         );
-        assert_eq!(verify_client_assertion(&jwt, &c, &set, &["https://as/token"], 1200, 5), Err(AssertionError::Expired));
+        assert_eq!(
+            verify_client_assertion(&jwt, &c, &set, &["https://as/token"], 1200, 5),
+            Err(AssertionError::Expired)
+        );
         let mut long = good.clone();
         long["exp"] = 1400.into();
         let jwt = k.sign_jwt(Some("k1"), None, &long);
-        assert_eq!(verify_client_assertion(&jwt, &c, &set, &["https://as/token"], 1010, 5), Err(AssertionError::TooLong));
+        assert_eq!(
+            verify_client_assertion(&jwt, &c, &set, &["https://as/token"], 1010, 5),
+            Err(AssertionError::TooLong)
+        );
         // Unknown kid; another key.
         let jwt = k.sign_jwt(Some("k2"), None, &good);
-        assert_eq!(verify_client_assertion(&jwt, &c, &set, &["https://as/token"], 1010, 5), Err(AssertionError::UnknownKid));
+        assert_eq!(
+            verify_client_assertion(&jwt, &c, &set, &["https://as/token"], 1010, 5),
+            Err(AssertionError::UnknownKid)
+        );
         let (other, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
         let jwt = other.sign_jwt(Some("k1"), None, &good);
         assert_eq!(

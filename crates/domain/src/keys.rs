@@ -164,7 +164,9 @@ pub enum SigningKey {
 impl SigningKey {
     pub fn from_pkcs8(alg: SigningAlg, der: &[u8]) -> Option<Self> {
         Some(match alg {
-            SigningAlg::ES256 => Self::Es256(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).ok()?),
+            SigningAlg::ES256 => {
+                Self::Es256(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).ok()?)
+            }
             SigningAlg::RS256 | SigningAlg::PS256 => Self::Rsa(RsaKeyPair::from_pkcs8(der).ok()?, alg),
             SigningAlg::EdDSA => Self::EdDsa(Ed25519KeyPair::from_pkcs8(der).ok()?),
         })
@@ -180,7 +182,8 @@ impl SigningKey {
                 .to_vec(),
             SigningAlg::RS256 | SigningAlg::PS256 => {
                 let k = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
-                let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&k).map_err(|_| KeyError::Generate)?;
+                let der =
+                    AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&k).map_err(|_| KeyError::Generate)?;
                 der.as_ref().to_vec()
             }
             SigningAlg::EdDSA => Ed25519KeyPair::generate()
@@ -391,7 +394,8 @@ impl KeyRing {
                     // Only the key that signs now needs its private half.
                     if in_use && signing.get(&alg).is_none_or(|(_, _, af)| *af < k.active_from) {
                         let der = master.open(&k.kid, &k.encrypted)?;
-                        let key = SigningKey::from_pkcs8(alg, &der).ok_or_else(|| KeyError::Malformed(k.kid.clone()))?;
+                        let key = SigningKey::from_pkcs8(alg, &der)
+                            .ok_or_else(|| KeyError::Malformed(k.kid.clone()))?;
                         signing.insert(alg, (k.kid.clone(), key, k.active_from));
                     }
                 }
@@ -399,8 +403,8 @@ impl KeyRing {
                     // Every live sealing key can open tokens, including one not
                     // yet in use (another node may already have switched).
                     let secret = master.open(&k.kid, &k.encrypted)?;
-                    let unbound =
-                        UnboundKey::new(&AES_256_GCM_SIV, &secret).map_err(|_| KeyError::Malformed(k.kid.clone()))?;
+                    let unbound = UnboundKey::new(&AES_256_GCM_SIV, &secret)
+                        .map_err(|_| KeyError::Malformed(k.kid.clone()))?;
                     sealing.insert(k.kid.clone(), LessSafeKey::new(unbound));
                     if in_use && sealing_current.as_ref().is_none_or(|(_, af)| *af < k.active_from) {
                         sealing_current = Some((k.kid.clone(), k.active_from));
@@ -412,7 +416,8 @@ impl KeyRing {
         if !signing.contains_key(&SigningAlg::ES256) {
             return Err(KeyError::NoActiveKey("ES256 signing"));
         }
-        let mut fingerprint: Vec<_> = keys.iter().map(|k| (k.kid.clone(), k.active_from, k.retires_at)).collect();
+        let mut fingerprint: Vec<_> =
+            keys.iter().map(|k| (k.kid.clone(), k.active_from, k.retires_at)).collect();
         fingerprint.sort();
         Ok(Self {
             signing: signing.into_iter().map(|(a, (kid, k, _))| (a, (kid, k))).collect(),

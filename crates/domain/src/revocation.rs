@@ -107,12 +107,30 @@ mod tests {
         c.grant_id = Some("g1".into());
         let mut s = RevocationSet::default();
         assert!(!s.is_revoked(&c));
-        s.apply(&Revocation { seq: 1, kind: RevocationKind::Grant, value: "g1".into(), issued_before: 200, expires_at: 300 });
+        s.apply(&Revocation {
+            seq: 1,
+            kind: RevocationKind::Grant,
+            value: "g1".into(),
+            issued_before: 200,
+            expires_at: 300,
+        });
         assert!(s.is_revoked(&c));
         let mut s = RevocationSet::default();
-        s.apply(&Revocation { seq: 2, kind: RevocationKind::Client, value: "cl".into(), issued_before: 99, expires_at: 300 });
+        s.apply(&Revocation {
+            seq: 2,
+            kind: RevocationKind::Client,
+            value: "cl".into(),
+            issued_before: 99,
+            expires_at: 300,
+        });
         assert!(!s.is_revoked(&c), "issued after the client was suspended");
-        s.apply(&Revocation { seq: 3, kind: RevocationKind::Token, value: c.jti.clone(), issued_before: 1000, expires_at: 300 });
+        s.apply(&Revocation {
+            seq: 3,
+            kind: RevocationKind::Token,
+            value: c.jti.clone(),
+            issued_before: 1000,
+            expires_at: 300,
+        });
         assert!(s.is_revoked(&c));
         assert_eq!(s.last_seq, 3);
         s.prune(301);

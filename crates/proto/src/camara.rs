@@ -4,10 +4,12 @@
 
 use std::borrow::Cow;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CamaraError {
     pub status: u16,
+    #[schema(value_type = String)]
     pub code: Cow<'static, str>,
+    #[schema(value_type = String)]
     pub message: Cow<'static, str>,
 }
 

@@ -1,0 +1,217 @@
+//! Building the application: state, router, middleware, background tasks,
+//! and serving with graceful shutdown.
+
+use crate::config::Config;
+use crate::jwks_cache::JwksCache;
+use crate::limiter::FailureLimiter;
+use crate::metrics::Metrics;
+use crate::state::{App, AppState, ClientCache, now};
+use crate::{admin, oauth, ops, routes, sandbox};
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use netauth_domain::keys::{KeyRing, MasterKey};
+use netauth_domain::revocation::RevocationSet;
+use netauth_store::Store;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+
+/// Builds the shared state: keys (generated on first start), revocations.
+pub async fn build_state(
+    config: Config,
+    store: Arc<dyn Store>,
+    master: MasterKey,
+) -> anyhow::Result<AppState> {
+    crate::keys::ensure_keys(store.as_ref(), &master, now()).await?;
+    let rows = store.list_keys().await?;
+    let ring =
+        KeyRing::build(&master, &rows, now()).context("loading keys (is this the right master key?)")?;
+    let ca = &config.client_auth;
+    let app = Arc::new(App {
+        issuer: config.issuer(),
+        keys: ArcSwap::from_pointee(ring),
+        revocations: RwLock::new(RevocationSet::default()),
+        clients: ClientCache::new(Duration::from_secs(ca.client_cache_secs)),
+        jwks: JwksCache::new(
+            Duration::from_secs(ca.jwks_cache_secs),
+            Duration::from_secs(ca.jwks_refresh_min_secs),
+            Duration::from_secs(ca.jwks_fetch_timeout_secs),
+        ),
+        limiter: FailureLimiter::new(ca.max_failures_per_client, ca.max_failures_per_address),
+        metrics: Metrics::default(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("netauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the HTTP client")?,
+        store,
+        master,
+        config,
+    });
+    // Start from the whole live log so revocations made before this node
+    // started are honoured.
+    app.sync_revocations().await?;
+    Ok(app)
+}
+
+fn route(mut r: Router<AppState>, e: routes::Endpoint, m: MethodRouter<AppState>) -> Router<AppState> {
+    for p in e.paths() {
+        r = r.route(p, m.clone());
+    }
+    r
+}
+
+/// Request ids: 96 random bits, unless the caller sent one.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&netauth_domain::crypto::random_token::<12>()).ok().map(RequestId::new)
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Counts and times every response; logs each request at debug level.
+async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+    let resp = next.run(req).await;
+    let micros = start.elapsed().as_micros() as u64;
+    app.metrics.observe(resp.status().as_u16(), micros);
+    tracing::debug!(request_id = %id, %method, %path, status = resp.status().as_u16(), micros, "request");
+    resp
+}
+
+async fn not_found() -> impl IntoResponse {
+    crate::errors::ApiReply(netauth_proto::CamaraError::not_found("no such endpoint"))
+}
+
+/// The router with every endpoint and middleware.
+pub fn router(app: AppState) -> Router {
+    let mut r = Router::new();
+    r = route(r, routes::OPENID_CONFIGURATION, get(oauth::discovery::openid_configuration_get));
+    r = route(r, routes::OAUTH_METADATA, get(oauth::discovery::openid_configuration_get));
+    r = route(r, routes::JWKS, get(oauth::discovery::jwks_get));
+    r = route(r, routes::TOKEN, post(oauth::token::token_post));
+    r = route(r, routes::G2P_TOKEN, post(oauth::token::g2p_token_post));
+    r = route(r, routes::INTROSPECT, post(oauth::introspect::introspect_post));
+    r = route(r, routes::REVOKE, post(oauth::introspect::revoke_post));
+    r = route(r, routes::HEALTHZ, get(ops::healthz_get));
+    r = route(r, routes::READYZ, get(ops::readyz_get));
+    r = route(r, routes::METRICS, get(ops::metrics_get));
+    r = r.nest(routes::ADMIN_BASE, admin::router());
+    if app.sandbox() {
+        r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
+    }
+    let limits = &app.config.server;
+    r.fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(limits.request_timeout_secs),
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.request_body_limit))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
+        .with_state(app)
+}
+
+/// Keeps the node's views of shared state current: revocations every
+/// `sync.revocation_interval_ms`, keys every `keys.reload_interval_secs`,
+/// expired rows deleted every `sync.janitor_interval_secs`.
+pub fn spawn_background(app: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let a = app.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut t = tokio::time::interval(Duration::from_millis(a.config.sync.revocation_interval_ms));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            t.tick().await;
+            if let Err(e) = a.sync_revocations().await {
+                tracing::warn!(error = %e, "revocation sync failed");
+            }
+        }
+    }));
+    let a = app.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut t = tokio::time::interval(Duration::from_secs(a.config.keys.reload_interval_secs));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            t.tick().await;
+            if let Err(e) = a.reload_keys().await {
+                tracing::warn!(error = %e, "key reload failed");
+            }
+        }
+    }));
+    let a = app.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut t = tokio::time::interval(Duration::from_secs(a.config.sync.janitor_interval_secs));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            t.tick().await;
+            match a.store.purge_expired(now()).await {
+                Ok(p) if p != netauth_store::Purged::default() => {
+                    tracing::info!(?p, "janitor purged expired rows")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "janitor failed"),
+            }
+        }
+    }));
+    tasks
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish for
+/// up to `server.shutdown_grace_secs`.
+pub async fn serve(app: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    let tasks = spawn_background(&app);
+    let grace = Duration::from_secs(app.config.server.shutdown_grace_secs);
+    let router = router(app);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = tx.send(());
+        });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        r = &mut server => r?,
+        _ = async { let _ = rx.await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("grace period over; closing remaining connections");
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,413 @@
+//! The `netauth` command line.
+
+use crate::config::{Config, LogFormat};
+use crate::manage::{self, NewClient};
+use crate::state::now;
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use netauth_domain::client::{AuthMethod, ClientStatus, SigningAlg};
+use netauth_domain::keys::MasterKey;
+use netauth_proto::GrantType;
+use netauth_store::Store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netauth",
+    version,
+    about = "Authorization server for telecom network APIs (OAuth 2.0, OIDC, CIBA, CAMARA)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the sandbox: embedded SQLite, demo data, no configuration needed.
+    Sandbox(SandboxArgs),
+    /// Start in production mode from a configuration file.
+    Serve {
+        /// Configuration file (see netauth.example.toml).
+        #[arg(long, env = "NETAUTH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Apply database migrations and exit.
+    Migrate(Target),
+    /// Signing and sealing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Registered clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, env = "NETAUTH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Where the database, master key, demo keys and sandbox.json live.
+    #[arg(long, env = "NETAUTH_DATA_DIR", default_value = "netauth-data")]
+    pub data_dir: PathBuf,
+    /// Use this database instead of the embedded SQLite file.
+    #[arg(long, env = "NETAUTH_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Which installation a management command acts on: a configuration file,
+/// or by default the sandbox's data directory.
+#[derive(Debug, Args, Clone)]
+pub struct Target {
+    /// Configuration file of a production installation.
+    #[arg(long, env = "NETAUTH_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// The sandbox data directory (when no --config is given).
+    #[arg(long, env = "NETAUTH_DATA_DIR", default_value = "netauth-data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL, overriding the configuration.
+    #[arg(long, env = "NETAUTH_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Publish new keys now; sign with them after the delay.
+    Rotate {
+        #[command(flatten)]
+        target: Target,
+        /// Seconds before the new keys sign (default: keys.rotation_delay_secs).
+        #[arg(long)]
+        delay: Option<i64>,
+    },
+    /// List keys and their state.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints it with its secret (shown once).
+    Create {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        name: String,
+        /// client_secret_basic, client_secret_post, private_key_jwt or app_jwt.
+        #[arg(long, value_parser = parse_method)]
+        auth_method: AuthMethod,
+        /// Fixed client id (default: random).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Grant type (repeatable); default client_credentials.
+        #[arg(long = "grant-type", value_parser = parse_grant)]
+        grant_types: Vec<GrantType>,
+        /// Allowed scope (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Allowed dpv: purpose (repeatable).
+        #[arg(long = "purpose")]
+        purposes: Vec<String>,
+        /// Redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// File holding the client's public JWK Set.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// Access-token lifetime in seconds.
+        #[arg(long)]
+        access_token_ttl: Option<i64>,
+        /// ES256, RS256, PS256 or EdDSA.
+        #[arg(long, value_parser = parse_alg)]
+        id_token_alg: Option<SigningAlg>,
+        /// CORS origin (repeatable).
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+    },
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    Show {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+    /// Suspend: its tokens stop working and it gets no new ones.
+    Suspend {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+    Activate {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+    /// Add a new secret; old ones expire after --expire-old-in seconds.
+    RotateSecret {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+        #[arg(long, default_value_t = 86400)]
+        expire_old_in: i64,
+    },
+    Delete {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+}
+
+fn parse_method(s: &str) -> Result<AuthMethod, String> {
+    AuthMethod::parse(s).ok_or_else(|| format!("unknown method `{s}`"))
+}
+fn parse_grant(s: &str) -> Result<GrantType, String> {
+    GrantType::parse(s).ok_or_else(|| format!("unknown grant type `{s}`"))
+}
+fn parse_alg(s: &str) -> Result<SigningAlg, String> {
+    SigningAlg::parse(s).ok_or_else(|| format!("unknown algorithm `{s}`"))
+}
+
+fn env_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars()
+}
+
+pub fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => b.json().try_init(),
+        LogFormat::Text => b.try_init(),
+    };
+}
+
+/// Reads the master key from configuration: inline, or from a file.
+pub fn master_key_from_config(c: &Config) -> anyhow::Result<MasterKey> {
+    let text = if !c.keys.master_key.is_empty() {
+        c.keys.master_key.clone()
+    } else if !c.keys.master_key_file.is_empty() {
+        std::fs::read_to_string(&c.keys.master_key_file)
+            .with_context(|| format!("keys.master_key_file: reading {}", c.keys.master_key_file))?
+    } else {
+        bail!(
+            "configuration key `keys.master_key` (or keys.master_key_file) is required; generate one with `openssl rand -base64 32`"
+        );
+    };
+    MasterKey::from_base64(&text).map_err(|e| anyhow::anyhow!("configuration key `keys.master_key`: {e}"))
+}
+
+/// The sandbox's configuration for a data directory.
+pub fn sandbox_config(data_dir: &Path, database_url: Option<String>) -> anyhow::Result<Config> {
+    let mut c = Config::load(None, env_vars())?;
+    c.sandbox.enabled = true;
+    c.database.url =
+        database_url.unwrap_or_else(|| format!("sqlite:{}", data_dir.join("netauth.db").display()));
+    Ok(c)
+}
+
+/// Resolves a management command's installation: config, store, master key.
+async fn open(target: &Target) -> anyhow::Result<(Config, Arc<dyn Store>, MasterKey)> {
+    let (mut config, master) = match &target.config {
+        Some(p) => {
+            let c = Config::load(Some(p), env_vars())?;
+            let m = master_key_from_config(&c)?;
+            (c, m)
+        }
+        None => {
+            std::fs::create_dir_all(&target.data_dir)?;
+            let c = sandbox_config(&target.data_dir, None)?;
+            let m = MasterKey::from_base64(&crate::sandbox::load_or_create_master_key(&target.data_dir)?)?;
+            (c, m)
+        }
+    };
+    if let Some(u) = &target.database_url {
+        config.database.url = u.clone();
+    }
+    let store = netauth_store::connect(&config.database.url, 2).await.context("opening the database")?;
+    Ok((config, store, master))
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sandbox(args) => run_sandbox(args).await,
+        Command::Serve { config } => {
+            let c = Config::load(Some(&config), env_vars())?;
+            init_logging(c.log.format, &c.log.level);
+            let master = master_key_from_config(&c)?;
+            let store = netauth_store::connect(&c.database.url, c.database.max_connections)
+                .await
+                .context("opening the database")?;
+            let listener = tokio::net::TcpListener::bind(c.server.listen)
+                .await
+                .with_context(|| format!("listening on {}", c.server.listen))?;
+            let app = crate::app::build_state(c, store, master).await?;
+            tracing::info!(issuer = %app.issuer, listen = %app.config.server.listen, backend = app.store.backend(), "netauth serving");
+            crate::app::serve(app, listener).await
+        }
+        Command::Migrate(target) => {
+            let (c, store, _) = open(&target).await?;
+            println!("migrations applied to {} ({})", redact(&c.database.url), store.backend());
+            Ok(())
+        }
+        Command::Keys { command } => match command {
+            KeysCommand::Rotate { target, delay } => {
+                let (c, store, master) = open(&target).await?;
+                crate::keys::ensure_keys(store.as_ref(), &master, now()).await?;
+                let delay = delay.unwrap_or(c.keys.rotation_delay_secs);
+                let max = c.tokens.max_access_token_ttl_secs.max(c.tokens.id_token_ttl_secs);
+                crate::keys::rotate(store.as_ref(), &master, delay, max).await?;
+                print_json(&crate::admin::key_views(&store.list_keys().await?, now()))
+            }
+            KeysCommand::List { target } => {
+                let (_, store, _) = open(&target).await?;
+                print_json(&crate::admin::key_views(&store.list_keys().await?, now()))
+            }
+        },
+        Command::Client { command } => client_command(command).await,
+    }
+}
+
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((head, tail)) if head.contains("://") => {
+            let scheme = head.split("://").next().unwrap_or("");
+            format!("{scheme}://…@{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
+    let target = match &cmd {
+        ClientCommand::Create { target, .. }
+        | ClientCommand::List { target }
+        | ClientCommand::Show { target, .. }
+        | ClientCommand::Suspend { target, .. }
+        | ClientCommand::Activate { target, .. }
+        | ClientCommand::RotateSecret { target, .. }
+        | ClientCommand::Delete { target, .. } => target.clone(),
+    };
+    let (c, store, _) = open(&target).await?;
+    let store = store.as_ref();
+    let max_ttl = c.tokens.max_access_token_ttl_secs;
+    let max_life = max_ttl.max(c.tokens.id_token_ttl_secs);
+    match cmd {
+        ClientCommand::Create {
+            name,
+            auth_method,
+            client_id,
+            grant_types,
+            scopes,
+            purposes,
+            redirect_uris,
+            jwks_file,
+            jwks_uri,
+            access_token_ttl,
+            id_token_alg,
+            cors_origins,
+            ..
+        } => {
+            let jwks = match jwks_file {
+                Some(p) => Some(
+                    serde_json::from_str(
+                        &std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
+                    )
+                    .context("the JWKS file is not JSON")?,
+                ),
+                None => None,
+            };
+            let req = NewClient {
+                client_id,
+                name,
+                token_endpoint_auth_method: auth_method,
+                grant_types: (!grant_types.is_empty()).then_some(grant_types),
+                scopes,
+                purposes,
+                redirect_uris,
+                jwks,
+                jwks_uri,
+                cors_origins,
+                id_token_signed_response_alg: id_token_alg,
+                access_token_ttl,
+                refresh_token_ttl: None,
+            };
+            print_json(&manage::create_client(store, req, max_ttl).await?)
+        }
+        ClientCommand::List { .. } => {
+            let mut after: Option<String> = None;
+            let mut all = Vec::new();
+            loop {
+                let page = store.list_clients(after.as_deref(), 1000).await?;
+                let done = page.len() < 1000;
+                after = page.last().map(|c| c.client_id.clone());
+                all.extend(page.iter().map(manage::ClientView::from));
+                if done {
+                    break;
+                }
+            }
+            print_json(&all)
+        }
+        ClientCommand::Show { client_id, .. } => {
+            let c = store
+                .get_client(&client_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no client `{client_id}`"))?;
+            print_json(&manage::ClientView::from(&c))
+        }
+        ClientCommand::Suspend { client_id, .. } => {
+            print_json(&manage::set_status(store, &client_id, ClientStatus::Suspended, max_life).await?)
+        }
+        ClientCommand::Activate { client_id, .. } => {
+            print_json(&manage::set_status(store, &client_id, ClientStatus::Active, max_life).await?)
+        }
+        ClientCommand::RotateSecret { client_id, expire_old_in, .. } => {
+            print_json(&manage::add_secret(store, &client_id, None, Some(expire_old_in)).await?)
+        }
+        ClientCommand::Delete { client_id, .. } => {
+            manage::delete_client(store, &client_id, max_life).await?;
+            println!("deleted {client_id}");
+            Ok(())
+        }
+    }
+}
+
+async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let data_dir = std::fs::canonicalize(&args.data_dir)?;
+    let mut config = sandbox_config(&data_dir, args.database_url)?;
+    config.server.listen = args.listen;
+    init_logging(config.log.format, &config.log.level);
+    let master_b64 = crate::sandbox::load_or_create_master_key(&data_dir)?;
+    let secrets = crate::sandbox::SandboxSecrets::new(&master_b64)?;
+    config.admin.token = secrets.admin_token();
+    let master = MasterKey::from_base64(&master_b64)?;
+    let store = netauth_store::connect(&config.database.url, config.database.max_connections)
+        .await
+        .context("opening the database")?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.server.listen))?;
+    let app = crate::app::build_state(config, store, master).await?;
+    let clients = crate::sandbox::load_demo_data(&app, &data_dir, &secrets).await?;
+    let doc = crate::sandbox::describe(&app, &app.config.admin.token, &data_dir, &clients);
+    std::fs::write(data_dir.join("sandbox.json"), serde_json::to_string_pretty(&doc)?)?;
+    eprint!("{}", crate::sandbox::banner(&doc));
+    crate::app::serve(app, listener).await
+}

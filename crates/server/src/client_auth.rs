@@ -1,0 +1,246 @@
+//! Client authentication, one implementation for every endpoint that
+//! authenticates clients (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9, the
+//! CAMARA profile §1.3, and seed 002's application JWT).
+//!
+//! ```text
+//! request ──► presented_credentials()   which method, exactly one (SECURITY.md 23)
+//!         ──► FailureLimiter::check      429 when over budget (SECURITY.md 24)
+//!         ──► App::client()              cached registration
+//!         ──► verify: secret (constant time) | assertion (domain::client_auth)
+//!         ──► ReplayStore::record_jti    single use on every node (SECURITY.md 22)
+//!         ──► status check               suspended clients get nothing (SECURITY.md 17)
+//! ```
+//! Every failure is 401 `invalid_client` with `WWW-Authenticate`.
+
+use crate::errors::OAuthReply;
+use crate::state::{App, now};
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use netauth_domain::client::{AuthMethod, Client, verify_secret_dummy};
+use netauth_domain::client_auth::{
+    AssertionError, JWT_BEARER_ASSERTION_TYPE, VerifiedAssertion, parse_jwks, peek_claims, verify_app_jwt,
+    verify_client_assertion,
+};
+use netauth_proto::{Form, OAuthError};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// What the request presented.
+#[derive(Debug)]
+enum Presented {
+    Basic { client_id: String, secret: String },
+    Post { client_id: String, secret: String },
+    Assertion { client_id: Option<String>, assertion: String },
+    AppJwt { jwt: String },
+}
+
+impl Presented {
+    fn method(&self) -> AuthMethod {
+        match self {
+            Self::Basic { .. } => AuthMethod::ClientSecretBasic,
+            Self::Post { .. } => AuthMethod::ClientSecretPost,
+            Self::Assertion { .. } => AuthMethod::PrivateKeyJwt,
+            Self::AppJwt { .. } => AuthMethod::AppJwt,
+        }
+    }
+    fn scheme(&self) -> &'static str {
+        match self {
+            Self::AppJwt { .. } => "Bearer",
+            _ => "Basic",
+        }
+    }
+}
+
+fn invalid_request(d: &'static str) -> OAuthReply {
+    OAuthError::invalid_request(d).into()
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded before being joined
+/// with `:` and base64-encoded.
+fn form_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn presented_credentials(headers: &HeaderMap, form: &Form) -> Result<Presented, OAuthReply> {
+    let mut found: Vec<Presented> = Vec::new();
+    let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
+    let auth = auth_headers.next();
+    if auth_headers.next().is_some() {
+        return Err(invalid_request("more than one Authorization header"));
+    }
+    if let Some(v) = auth {
+        let v = v.to_str().map_err(|_| invalid_request("malformed Authorization header"))?;
+        let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("basic") {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| invalid_request("malformed Basic credentials"))?;
+            let (id, secret) =
+                raw.split_once(':').ok_or_else(|| invalid_request("malformed Basic credentials"))?;
+            found.push(Presented::Basic { client_id: form_decode(id), secret: form_decode(secret) });
+        } else if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+            found.push(Presented::AppJwt { jwt: rest.to_owned() });
+        } else {
+            return Err(invalid_request("unsupported Authorization scheme"));
+        }
+    }
+    if let Some(secret) = form.get("client_secret") {
+        let client_id =
+            form.get("client_id").ok_or_else(|| invalid_request("client_secret without client_id"))?;
+        found.push(Presented::Post { client_id: client_id.to_owned(), secret: secret.to_owned() });
+    }
+    match (form.get("client_assertion_type"), form.get("client_assertion")) {
+        (Some(JWT_BEARER_ASSERTION_TYPE), Some(a)) => found.push(Presented::Assertion {
+            client_id: form.get("client_id").map(str::to_owned),
+            assertion: a.to_owned(),
+        }),
+        (Some(_), Some(_)) => return Err(invalid_request("unsupported client_assertion_type")),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(invalid_request("client_assertion and client_assertion_type go together"));
+        }
+        (None, None) => {}
+    }
+    if found.len() > 1 {
+        return Err(invalid_request("more than one client authentication method in the request"));
+    }
+    let p = found
+        .pop()
+        .ok_or_else(|| OAuthReply::from(OAuthError::invalid_client("client authentication required")))?;
+    // A client_id parameter next to Basic credentials must name the same client.
+    if let Presented::Basic { client_id, .. } = &p {
+        if form.get("client_id").is_some_and(|id| id != client_id) {
+            return Err(invalid_request("client_id does not match the Basic credentials"));
+        }
+    }
+    Ok(p)
+}
+
+/// The client id a presentation claims, before anything is verified.
+fn claimed_id(p: &Presented) -> Option<String> {
+    match p {
+        Presented::Basic { client_id, .. } | Presented::Post { client_id, .. } => Some(client_id.clone()),
+        Presented::Assertion { client_id: Some(id), .. } => Some(id.clone()),
+        Presented::Assertion { client_id: None, assertion } => {
+            peek_claims(assertion)?.get("sub")?.as_str().map(str::to_owned)
+        }
+        Presented::AppJwt { jwt } => peek_claims(jwt)?.get("application_id")?.as_str().map(str::to_owned),
+    }
+}
+
+/// Authenticates the client of a request to `endpoint_url`.
+pub async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    form: &Form,
+    addr: IpAddr,
+    endpoint_url: &str,
+) -> Result<Arc<Client>, OAuthReply> {
+    let presented = presented_credentials(headers, form)?;
+    let scheme = presented.scheme();
+    let claimed = claimed_id(&presented);
+    if let Some(wait) = app.limiter.check(claimed.as_deref(), addr) {
+        return Err(OAuthError::too_many_attempts(wait).into());
+    }
+    let fail = |description: String| {
+        crate::metrics::Metrics::inc(&app.metrics.client_auth_failures);
+        app.limiter.record_failure(claimed.as_deref(), addr);
+        tracing::info!(client_id = claimed.as_deref().unwrap_or("-"), %addr, reason = %description, "client authentication failed");
+        OAuthReply { error: OAuthError::invalid_client(description), scheme }
+    };
+    let client = match &claimed {
+        Some(id) if id.len() <= 255 => app.client(id).await?,
+        _ => None,
+    };
+    let Some(client) = client else {
+        if let Presented::Basic { secret, .. } | Presented::Post { secret, .. } = &presented {
+            verify_secret_dummy(secret);
+        }
+        return Err(fail("client authentication failed".into()));
+    };
+    let t = now();
+    if presented.method() != client.token_endpoint_auth_method {
+        return Err(fail(format!(
+            "the client is registered for {}",
+            client.token_endpoint_auth_method.as_str()
+        )));
+    }
+    match &presented {
+        Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
+            if !client.verify_secret(secret, t) {
+                return Err(fail("client authentication failed".into()));
+            }
+        }
+        Presented::Assertion { assertion, .. } => {
+            let issuer = app.issuer.as_str();
+            let audiences = [issuer, endpoint_url, &format!("{issuer}{}", crate::routes::TOKEN.path)];
+            let skew = app.config.client_auth.clock_skew_secs;
+            let v = verify_with_keys(app, &client, |set| {
+                verify_client_assertion(assertion, &client, set, &audiences, t, skew)
+            })
+            .await
+            .map_err(|e| fail(e))?;
+            record_jti(app, &client, &v).await.map_err(|r| match r {
+                Ok(d) => fail(d),
+                Err(store) => store,
+            })?;
+        }
+        Presented::AppJwt { jwt } => {
+            let skew = app.config.client_auth.clock_skew_secs;
+            let v = verify_with_keys(app, &client, |set| verify_app_jwt(jwt, &client, set, t, skew))
+                .await
+                .map_err(|e| fail(e))?;
+            record_jti(app, &client, &v).await.map_err(|r| match r {
+                Ok(d) => fail(d),
+                Err(store) => store,
+            })?;
+        }
+    }
+    if !client.is_active() {
+        return Err(fail("the client is suspended".into()));
+    }
+    Ok(client)
+}
+
+/// Runs `verify` against the client's registered keys: the inline `jwks`, or
+/// the `jwks_uri` set, re-fetched once if the assertion names an unknown kid.
+async fn verify_with_keys(
+    app: &App,
+    client: &Client,
+    verify: impl Fn(&jsonwebtoken::jwk::JwkSet) -> Result<VerifiedAssertion, AssertionError>,
+) -> Result<VerifiedAssertion, String> {
+    if let Some(jwks) = &client.jwks {
+        return verify(&parse_jwks(jwks)).map_err(|e| e.to_string());
+    }
+    let Some(uri) = &client.jwks_uri else {
+        return Err("the client has no registered keys".into());
+    };
+    let set = app.jwks.get(&app.http, uri).await.map_err(|e| e.to_string())?;
+    match verify(&set) {
+        Err(AssertionError::UnknownKid) => match app.jwks.refresh(&app.http, uri).await {
+            Ok(Some(fresh)) => verify(&fresh).map_err(|e| e.to_string()),
+            Ok(None) => Err(AssertionError::UnknownKid.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        other => other.map_err(|e| e.to_string()),
+    }
+}
+
+/// `Ok(Err(store failure))` is not an authentication failure: the outer
+/// `Result` separates "replayed" (a description) from the database being down.
+async fn record_jti(
+    app: &App,
+    client: &Client,
+    v: &VerifiedAssertion,
+) -> Result<(), Result<String, OAuthReply>> {
+    match app.store.record_jti(&client.client_id, &v.jti, v.exp).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Ok("the assertion's jti has already been used".into())),
+        Err(e) => Err(Err(e.into())),
+    }
+}

@@ -1,0 +1,413 @@
+//! Configuration: a TOML file (`netauth serve --config FILE`), overridden by
+//! environment variables `NETAUTH__<SECTION>__<KEY>` (for example
+//! `NETAUTH__SERVER__LISTEN=0.0.0.0:8080`). Unknown keys and invalid values stop
+//! start-up with a message naming the key. `netauth.example.toml` at the
+//! repository root lists every key with its default; a test keeps the two in
+//! step.
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub keys: KeysConfig,
+    pub tokens: TokensConfig,
+    pub client_auth: ClientAuthConfig,
+    pub admin: AdminConfig,
+    pub log: LogConfig,
+    pub sandbox: SandboxConfig,
+    pub sync: SyncConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Public base URL; derived from `listen` (`http://<listen>`) when empty.
+    pub issuer: String,
+    /// Proxies whose `X-Forwarded-For` is believed (exact addresses).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Largest request body accepted, in bytes.
+    pub request_body_limit: usize,
+    /// A request taking longer is answered 408 and abandoned.
+    pub request_timeout_secs: u64,
+    /// How long in-flight requests get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: String::new(),
+            trusted_proxies: Vec::new(),
+            request_body_limit: 64 * 1024,
+            request_timeout_secs: 15,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite:PATH` (embedded) or `postgres://user:pass@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: "sqlite:netauth-data/netauth.db".into(), max_connections: 16 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// 32 bytes, base64: encrypts every private key in the database.
+    /// Required by `serve`; the sandbox keeps one in its data directory.
+    pub master_key: String,
+    /// Alternatively, a file holding the master key.
+    pub master_key_file: String,
+    /// After `keys rotate`, how long new keys are published before they sign.
+    /// Must exceed `reload_interval_secs` so every node knows a key before any
+    /// node uses it.
+    pub rotation_delay_secs: i64,
+    /// How often each node re-reads the key table.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            master_key: String::new(),
+            master_key_file: String::new(),
+            rotation_delay_secs: 3600,
+            reload_interval_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    /// Access-token lifetime when the client sets none.
+    pub access_token_ttl_secs: i64,
+    /// Upper bound for any client's access-token lifetime.
+    pub max_access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self { access_token_ttl_secs: 3600, max_access_token_ttl_secs: 86400, id_token_ttl_secs: 3600 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientAuthConfig {
+    /// Clock difference tolerated on client assertions.
+    pub clock_skew_secs: i64,
+    /// Failed authentications allowed per client id per minute (per node).
+    pub max_failures_per_client: u32,
+    /// Failed authentications allowed per source address per minute (per node).
+    pub max_failures_per_address: u32,
+    /// A client's `jwks_uri` is re-fetched on an unknown `kid` at most this often.
+    pub jwks_refresh_min_secs: u64,
+    /// A fetched `jwks_uri` is trusted for this long.
+    pub jwks_cache_secs: u64,
+    pub jwks_fetch_timeout_secs: u64,
+    /// How long a node trusts its cached copy of a client's registration.
+    /// Suspensions and deletions reach every node through the revocation log
+    /// at once; other edits within this time.
+    pub client_cache_secs: u64,
+}
+
+impl Default for ClientAuthConfig {
+    fn default() -> Self {
+        Self {
+            clock_skew_secs: 30,
+            max_failures_per_client: 20,
+            max_failures_per_address: 60,
+            jwks_refresh_min_secs: 60,
+            jwks_cache_secs: 3600,
+            jwks_fetch_timeout_secs: 5,
+            client_cache_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Bearer token for `/admin/v1`; the admin API is off when empty.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter: `info`, `netauth=debug,sqlx=warn`, …
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Simulated network, demo data and `/sandbox/…` endpoints.
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// How often a node reads new revocations from the database.
+    pub revocation_interval_ms: u64,
+    /// How often expired rows are deleted.
+    pub janitor_interval_secs: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self { revocation_interval_ms: 1000, janitor_interval_secs: 60 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            keys: KeysConfig::default(),
+            tokens: TokensConfig::default(),
+            client_auth: ClientAuthConfig::default(),
+            admin: AdminConfig::default(),
+            log: LogConfig::default(),
+            sandbox: SandboxConfig::default(),
+            sync: SyncConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+const ENV_PREFIX: &str = "NETAUTH__";
+
+impl Config {
+    /// Reads `path` (if any), applies `NETAUTH__…` variables from `env`, and
+    /// validates.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let (mut table, origin) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+                let t: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: p.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                (t, p.display().to_string())
+            }
+            None => (toml::Table::new(), "defaults".to_owned()),
+        };
+        apply_env(&mut table, env)?;
+        let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::Invalid { key, message: format!("{} (from {origin} or the environment)", e.inner()) }
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad =
+            |key: &str, message: &str| Err(ConfigError::Invalid { key: key.into(), message: message.into() });
+        if !self.server.issuer.is_empty() {
+            let i = &self.server.issuer;
+            if !(i.starts_with("https://") || i.starts_with("http://"))
+                || i.ends_with('/')
+                || i.contains(['?', '#'])
+            {
+                return bad(
+                    "server.issuer",
+                    "must be an http(s) URL without query, fragment or trailing slash",
+                );
+            }
+        }
+        if self.server.request_body_limit < 1024 {
+            return bad("server.request_body_limit", "must be at least 1024 bytes");
+        }
+        if self.server.request_timeout_secs == 0 {
+            return bad("server.request_timeout_secs", "must be positive");
+        }
+        if !(self.database.url.starts_with("sqlite:")
+            || self.database.url.starts_with("postgres://")
+            || self.database.url.starts_with("postgresql://"))
+        {
+            return bad("database.url", "must start with sqlite: or postgres://");
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections", "must be positive");
+        }
+        if self.keys.rotation_delay_secs < 0 {
+            return bad("keys.rotation_delay_secs", "must not be negative");
+        }
+        if self.keys.reload_interval_secs == 0 {
+            return bad("keys.reload_interval_secs", "must be positive");
+        }
+        for (k, v) in [
+            ("tokens.access_token_ttl_secs", self.tokens.access_token_ttl_secs),
+            ("tokens.max_access_token_ttl_secs", self.tokens.max_access_token_ttl_secs),
+            ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
+        ] {
+            if v <= 0 {
+                return bad(k, "must be positive");
+            }
+        }
+        if self.tokens.access_token_ttl_secs > self.tokens.max_access_token_ttl_secs {
+            return bad("tokens.access_token_ttl_secs", "exceeds tokens.max_access_token_ttl_secs");
+        }
+        if self.client_auth.clock_skew_secs < 0 || self.client_auth.clock_skew_secs > 300 {
+            return bad("client_auth.clock_skew_secs", "must be between 0 and 300");
+        }
+        if self.sync.revocation_interval_ms == 0 || self.sync.janitor_interval_secs == 0 {
+            return bad("sync", "intervals must be positive");
+        }
+        if self.log.level.trim().is_empty() {
+            return bad("log.level", "must not be empty");
+        }
+        Ok(())
+    }
+
+    /// The issuer URL: configured, or `http://<listen>`.
+    pub fn issuer(&self) -> String {
+        if self.server.issuer.is_empty() {
+            format!("http://{}", self.server.listen)
+        } else {
+            self.server.issuer.clone()
+        }
+    }
+}
+
+/// Overlays `NETAUTH__SECTION__KEY=value` on the table. A value that parses
+/// as a TOML value (number, boolean, array, quoted string) is taken as that;
+/// anything else is a plain string.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+            return Err(ConfigError::Invalid {
+                key: name.clone(),
+                message: "environment overrides are NETAUTH__<SECTION>__<KEY>".into(),
+            });
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        let section = table.entry(parts[0].clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section) = section else {
+            return Err(ConfigError::Invalid { key: parts[0].clone(), message: "must be a table".into() });
+        };
+        section.insert(parts[1].clone(), value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("netauth-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!("{}.toml", text.len()));
+        std::fs::write(&p, text).unwrap();
+        let r = Config::load(Some(&p), env.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+        let _ = std::fs::remove_file(&p);
+        r
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = load_str("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn invalid_value_is_named() {
+        let e = load_str("[server]\nlisten = \"nope\"\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("server.listen"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let c = load_str(
+            "[server]\nlisten = \"127.0.0.1:1\"\n",
+            &[("NETAUTH__SERVER__LISTEN", "127.0.0.1:2"), ("NETAUTH__TOKENS__ACCESS_TOKEN_TTL_SECS", "60")],
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 2);
+        assert_eq!(c.tokens.access_token_ttl_secs, 60);
+        let e = load_str("", &[("NETAUTH__SERVER__NOPE", "1")]).unwrap_err().to_string();
+        assert!(e.contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn example_config_lists_every_key_with_its_default() {
+        // The reference file must parse to exactly the defaults, and every
+        // key the code knows must appear in it.
+        let text = include_str!("../../../netauth.example.toml");
+        let c = load_str(text, &[]).unwrap();
+        assert_eq!(format!("{:?}", c), format!("{:?}", Config::default()));
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        let keys = |t: &toml::Table| -> Vec<String> {
+            let mut v: Vec<String> = t
+                .iter()
+                .flat_map(|(s, sec)| {
+                    sec.as_table().into_iter().flat_map(move |t| t.keys().map(move |k| format!("{s}.{k}")))
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(keys(&table), keys(&defaults), "netauth.example.toml must list every key");
+    }
+}

@@ -1,0 +1,111 @@
+//! Where each error type belongs:
+//!
+//! - OAuth and OIDC endpoints (`/token`, `/introspect`, `/revoke`, later
+//!   `/bc-authorize`): [`OAuthReply`], wrapping [`netauth_proto::OAuthError`].
+//!   RFC 6749 §5.2 JSON, `Cache-Control: no-store`, and `WWW-Authenticate` on
+//!   401 with the scheme the client tried.
+//! - Resource APIs and the admin API: [`ApiReply`], wrapping
+//!   [`netauth_proto::CamaraError`]: `{status, code, message}`.
+//! - Internal failures are logged here with their details and leave as a
+//!   generic `server_error` / `INTERNAL`.
+//!
+//! Nothing else builds an error body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use netauth_proto::error::OAuthErrorBody;
+use netauth_proto::{CamaraError, OAuthError, OAuthErrorCode};
+
+/// The headers RFC 6749 §5.1 requires on every token response, used on every
+/// OAuth response and error too.
+pub fn no_store(resp: &mut Response) {
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// An OAuth error on its way out.
+#[derive(Debug)]
+pub struct OAuthReply {
+    pub error: OAuthError,
+    /// The `WWW-Authenticate` scheme for a 401 (`Basic` unless the client
+    /// authenticated with a bearer JWT).
+    pub scheme: &'static str,
+}
+
+impl From<OAuthError> for OAuthReply {
+    fn from(error: OAuthError) -> Self {
+        Self { error, scheme: "Basic" }
+    }
+}
+
+impl From<netauth_store::StoreError> for OAuthReply {
+    fn from(e: netauth_store::StoreError) -> Self {
+        tracing::error!(error = %e, "store failure on an OAuth endpoint");
+        OAuthError::temporarily_unavailable("the authorization server's database is unavailable").into()
+    }
+}
+
+impl IntoResponse for OAuthReply {
+    fn into_response(self) -> Response {
+        let e = &self.error;
+        let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut resp = (status, axum::Json(OAuthErrorBody::from(e))).into_response();
+        no_store(&mut resp);
+        if status == StatusCode::UNAUTHORIZED {
+            let v = if e.code == OAuthErrorCode::InvalidToken {
+                format!(
+                    "Bearer realm=\"netauth\", error=\"invalid_token\", error_description=\"{}\"",
+                    e.description
+                )
+            } else {
+                format!("{} realm=\"netauth\"", self.scheme)
+            };
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(s) = e.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
+    }
+}
+
+/// A CAMARA-dialect error on its way out.
+#[derive(Debug)]
+pub struct ApiReply(pub CamaraError);
+
+impl From<CamaraError> for ApiReply {
+    fn from(e: CamaraError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<netauth_store::StoreError> for ApiReply {
+    fn from(e: netauth_store::StoreError) -> Self {
+        match e {
+            netauth_store::StoreError::Conflict => {
+                Self(CamaraError::new(409, "ALREADY_EXISTS", "the resource already exists"))
+            }
+            e => {
+                tracing::error!(error = %e, "store failure on an API endpoint");
+                Self(CamaraError::unavailable())
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiReply {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(&self.0)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"netauth\", error=\"invalid_token\""),
+            );
+        }
+        resp
+    }
+}

@@ -1,0 +1,438 @@
+//! Client registry operations shared by the admin API and the CLI, so both
+//! validate the same way and both revoke tokens on suspension and deletion.
+
+use crate::state::now;
+use netauth_domain::client::{
+    AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg, generate_client_id,
+};
+use netauth_domain::client_auth::parse_jwks;
+use netauth_domain::revocation::RevocationKind;
+use netauth_proto::{GrantType, Scope};
+use netauth_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no client with this id")]
+    NotFound,
+    #[error("a client with this id already exists")]
+    Exists,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ManageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => Self::Exists,
+            e => Self::Store(e),
+        }
+    }
+}
+
+fn invalid(s: impl Into<String>) -> ManageError {
+    ManageError::Invalid(s.into())
+}
+
+/// A client registration request (RFC 7591 names where they exist).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    /// Chosen by netauth when absent: 128 random bits.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    pub name: String,
+    pub token_endpoint_auth_method: AuthMethod,
+    /// Defaults to `["client_credentials"]`.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub grant_types: Option<Vec<GrantType>>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+    #[serde(default)]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_ttl: Option<i64>,
+}
+
+/// Changes to a client; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<Vec<String>>,
+    pub purposes: Option<Vec<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    pub cors_origins: Option<Vec<String>>,
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+    pub access_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+}
+
+/// A client as the admin API and CLI show it: secrets by id only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClientView {
+    #[serde(flatten)]
+    pub client: ClientNoSecrets,
+    pub secrets: Vec<SecretView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretView {
+    pub id: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// `Client` without its secret digests.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClientNoSecrets {
+    pub client_id: String,
+    pub name: String,
+    pub status: ClientStatus,
+    pub token_endpoint_auth_method: AuthMethod,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    pub redirect_uris: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub purposes: Vec<String>,
+    pub cors_origins: Vec<String>,
+    pub id_token_signed_response_alg: SigningAlg,
+    pub access_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        Self {
+            client: ClientNoSecrets {
+                client_id: c.client_id.clone(),
+                name: c.name.clone(),
+                status: c.status,
+                token_endpoint_auth_method: c.token_endpoint_auth_method,
+                jwks: c.jwks.clone(),
+                jwks_uri: c.jwks_uri.clone(),
+                redirect_uris: c.redirect_uris.clone(),
+                grant_types: c.grant_types.clone(),
+                scopes: c.scopes.clone(),
+                purposes: c.purposes.clone(),
+                cors_origins: c.cors_origins.clone(),
+                id_token_signed_response_alg: c.id_token_signed_response_alg,
+                access_token_ttl: c.access_token_ttl,
+                refresh_token_ttl: c.refresh_token_ttl,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+            },
+            secrets: c
+                .secrets
+                .iter()
+                .map(|s| SecretView { id: s.id.clone(), created_at: s.created_at, expires_at: s.expires_at })
+                .collect(),
+        }
+    }
+}
+
+/// The result of creating a client or a secret: the plaintext secret is
+/// shown this once and never stored.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    pub client: ClientView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+}
+
+fn is_loopback_host(u: &reqwest::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn check_redirect_uri(s: &str) -> Result<(), ManageError> {
+    let u =
+        reqwest::Url::parse(s).map_err(|_| invalid(format!("redirect_uri `{s}` is not an absolute URI")))?;
+    if u.fragment().is_some() {
+        return Err(invalid(format!("redirect_uri `{s}` must not have a fragment")));
+    }
+    // Private-use schemes (com.example.app:/cb) are allowed for native apps
+    // (RFC 8252 §7.1); http only on loopback (RFC 8252 §7.3).
+    if u.scheme() == "http" && !is_loopback_host(&u) {
+        return Err(invalid(format!("redirect_uri `{s}`: http is only allowed on loopback; use https")));
+    }
+    Ok(())
+}
+
+fn check_client(c: &Client, max_ttl: i64) -> Result<(), ManageError> {
+    if c.name.trim().is_empty() || c.name.len() > 200 {
+        return Err(invalid("name must be 1 to 200 characters"));
+    }
+    if c.client_id.is_empty()
+        || c.client_id.len() > 128
+        || !c.client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    {
+        return Err(invalid("client_id must be 1 to 128 characters of A-Z a-z 0-9 - . _ ~"));
+    }
+    if c.grant_types.is_empty() {
+        return Err(invalid("grant_types must not be empty"));
+    }
+    for s in c.scopes.iter().chain(&c.purposes) {
+        Scope::parse(s).map_err(|_| invalid(format!("`{s}` is not a valid scope value")))?;
+    }
+    for p in &c.purposes {
+        if !p.starts_with("dpv:") {
+            return Err(invalid(format!("purpose `{p}` must be a dpv: value")));
+        }
+    }
+    for r in &c.redirect_uris {
+        check_redirect_uri(r)?;
+    }
+    for o in &c.cors_origins {
+        let u = reqwest::Url::parse(o).map_err(|_| invalid(format!("CORS origin `{o}` is not a URL")))?;
+        if u.path() != "/" || u.query().is_some() || o.ends_with('/') {
+            return Err(invalid(format!("CORS origin `{o}` must be scheme://host[:port] only")));
+        }
+    }
+    let uses_keys = matches!(c.token_endpoint_auth_method, AuthMethod::PrivateKeyJwt | AuthMethod::AppJwt);
+    if c.jwks.is_some() && c.jwks_uri.is_some() {
+        return Err(invalid("give jwks or jwks_uri, not both"));
+    }
+    if let Some(j) = &c.jwks {
+        if parse_jwks(j).keys.is_empty() {
+            return Err(invalid("jwks must be a JWK Set with at least one usable public key"));
+        }
+        if j.to_string().contains("\"d\"") {
+            return Err(invalid("jwks must hold public keys only"));
+        }
+    }
+    if let Some(u) = &c.jwks_uri {
+        let url = reqwest::Url::parse(u).map_err(|_| invalid("jwks_uri is not a URL"))?;
+        if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback_host(&url)) {
+            return Err(invalid("jwks_uri must be https (http only on loopback)"));
+        }
+    }
+    if uses_keys && c.jwks.is_none() && c.jwks_uri.is_none() {
+        return Err(invalid(format!("{} needs jwks or jwks_uri", c.token_endpoint_auth_method.as_str())));
+    }
+    for (name, ttl) in [("access_token_ttl", c.access_token_ttl), ("refresh_token_ttl", c.refresh_token_ttl)]
+    {
+        if let Some(t) = ttl {
+            if t <= 0 || (name == "access_token_ttl" && t > max_ttl) {
+                return Err(invalid(format!("{name} must be between 1 and {max_ttl}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds and validates a client from a registration request, with a
+/// generated secret when the method uses one.
+pub fn build_client(req: NewClient, max_ttl: i64) -> Result<(Client, Option<String>), ManageError> {
+    let t = now();
+    let mut c = Client {
+        client_id: req.client_id.unwrap_or_else(generate_client_id),
+        name: req.name,
+        status: ClientStatus::Active,
+        token_endpoint_auth_method: req.token_endpoint_auth_method,
+        secrets: Vec::new(),
+        jwks: req.jwks,
+        jwks_uri: req.jwks_uri,
+        redirect_uris: req.redirect_uris,
+        grant_types: req.grant_types.unwrap_or_else(|| vec![GrantType::ClientCredentials]),
+        scopes: req.scopes,
+        purposes: req.purposes,
+        cors_origins: req.cors_origins,
+        id_token_signed_response_alg: req.id_token_signed_response_alg.unwrap_or_default(),
+        access_token_ttl: req.access_token_ttl,
+        refresh_token_ttl: req.refresh_token_ttl,
+        created_at: t,
+        updated_at: t,
+    };
+    let secret = if c.token_endpoint_auth_method.uses_secret() {
+        let (plain, rec) = ClientSecret::generate(t, None);
+        c.secrets.push(rec);
+        Some(plain)
+    } else {
+        None
+    };
+    check_client(&c, max_ttl)?;
+    Ok((c, secret))
+}
+
+pub async fn create_client(store: &dyn Store, req: NewClient, max_ttl: i64) -> Result<Created, ManageError> {
+    let (c, secret) = build_client(req, max_ttl)?;
+    store.insert_client(&c).await?;
+    let secret_id = secret.as_ref().and_then(|_| c.secrets.first().map(|s| s.id.clone()));
+    Ok(Created { client: ClientView::from(&c), client_secret: secret, secret_id })
+}
+
+async fn load(store: &dyn Store, id: &str) -> Result<Client, ManageError> {
+    store.get_client(id).await?.ok_or(ManageError::NotFound)
+}
+
+async fn save(store: &dyn Store, c: &mut Client) -> Result<(), ManageError> {
+    c.updated_at = now();
+    if store.update_client(c).await? { Ok(()) } else { Err(ManageError::NotFound) }
+}
+
+/// Tells every node that a client changed. With `revoke_tokens`, every
+/// token issued to it so far stops working.
+async fn announce(
+    store: &dyn Store,
+    id: &str,
+    revoke_tokens: bool,
+    max_lifetime: i64,
+) -> Result<(), ManageError> {
+    let t = now();
+    let issued_before = if revoke_tokens { t } else { 0 };
+    store.append_revocation(RevocationKind::Client, id, issued_before, t + max_lifetime, t).await?;
+    Ok(())
+}
+
+pub async fn patch_client(
+    store: &dyn Store,
+    id: &str,
+    p: ClientPatch,
+    max_ttl: i64,
+) -> Result<ClientView, ManageError> {
+    let mut c = load(store, id).await?;
+    if let Some(v) = p.name {
+        c.name = v;
+    }
+    if let Some(v) = p.grant_types {
+        c.grant_types = v;
+    }
+    if let Some(v) = p.scopes {
+        c.scopes = v;
+    }
+    if let Some(v) = p.purposes {
+        c.purposes = v;
+    }
+    if let Some(v) = p.redirect_uris {
+        c.redirect_uris = v;
+    }
+    if let Some(v) = p.jwks {
+        c.jwks = Some(v);
+        c.jwks_uri = None;
+    }
+    if let Some(v) = p.jwks_uri {
+        c.jwks_uri = Some(v);
+        c.jwks = None;
+    }
+    if let Some(v) = p.cors_origins {
+        c.cors_origins = v;
+    }
+    if let Some(v) = p.id_token_signed_response_alg {
+        c.id_token_signed_response_alg = v;
+    }
+    if let Some(v) = p.access_token_ttl {
+        c.access_token_ttl = Some(v);
+    }
+    if let Some(v) = p.refresh_token_ttl {
+        c.refresh_token_ttl = Some(v);
+    }
+    check_client(&c, max_ttl)?;
+    save(store, &mut c).await?;
+    announce(store, id, false, max_ttl).await?;
+    Ok(ClientView::from(&c))
+}
+
+/// Suspends or reactivates. Suspension revokes every token issued so far.
+pub async fn set_status(
+    store: &dyn Store,
+    id: &str,
+    status: ClientStatus,
+    max_lifetime: i64,
+) -> Result<ClientView, ManageError> {
+    let mut c = load(store, id).await?;
+    c.status = status;
+    save(store, &mut c).await?;
+    announce(store, id, status == ClientStatus::Suspended, max_lifetime).await?;
+    Ok(ClientView::from(&c))
+}
+
+pub async fn delete_client(store: &dyn Store, id: &str, max_lifetime: i64) -> Result<(), ManageError> {
+    if !store.delete_client(id).await? {
+        return Err(ManageError::NotFound);
+    }
+    announce(store, id, true, max_lifetime).await
+}
+
+/// Adds a new secret; the existing ones expire after `expire_existing_in`
+/// seconds (kept as they are when absent), so a client rolls over without
+/// downtime.
+pub async fn add_secret(
+    store: &dyn Store,
+    id: &str,
+    expires_in: Option<i64>,
+    expire_existing_in: Option<i64>,
+) -> Result<Created, ManageError> {
+    let mut c = load(store, id).await?;
+    if !c.token_endpoint_auth_method.uses_secret() {
+        return Err(invalid("this client authenticates with keys, not secrets"));
+    }
+    let t = now();
+    if let Some(s) = expire_existing_in {
+        if s < 0 {
+            return Err(invalid("expire_existing_in must not be negative"));
+        }
+        for old in &mut c.secrets {
+            old.expires_at = Some(old.expires_at.map_or(t + s, |e| e.min(t + s)));
+        }
+    }
+    if expires_in.is_some_and(|e| e <= 0) {
+        return Err(invalid("expires_in must be positive"));
+    }
+    // Expired secrets are dropped; the list stays short.
+    c.secrets.retain(|s| s.is_live(t));
+    if c.secrets.len() >= 5 {
+        return Err(invalid("a client holds at most 5 live secrets; delete one first"));
+    }
+    let (plain, rec) = ClientSecret::generate(t, expires_in.map(|e| t + e));
+    let secret_id = rec.id.clone();
+    c.secrets.push(rec);
+    save(store, &mut c).await?;
+    announce(store, id, false, 60).await?;
+    Ok(Created { client: ClientView::from(&c), client_secret: Some(plain), secret_id: Some(secret_id) })
+}
+
+pub async fn delete_secret(store: &dyn Store, id: &str, secret_id: &str) -> Result<ClientView, ManageError> {
+    let mut c = load(store, id).await?;
+    let before = c.secrets.len();
+    c.secrets.retain(|s| s.id != secret_id);
+    if c.secrets.len() == before {
+        return Err(ManageError::NotFound);
+    }
+    save(store, &mut c).await?;
+    announce(store, id, false, 60).await?;
+    Ok(ClientView::from(&c))
+}

@@ -1,0 +1,85 @@
+//! Prometheus text exposition of a few counters and a latency histogram,
+//! kept in atomics: the hot path pays one relaxed increment per request.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Upper bounds of the latency histogram buckets, in microseconds.
+const BUCKETS_US: [u64; 10] = [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 500_000, 2_000_000];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub tokens_issued: AtomicU64,
+    pub client_auth_failures: AtomicU64,
+    pub introspections: AtomicU64,
+    pub revocations: AtomicU64,
+    pub responses_2xx: AtomicU64,
+    pub responses_4xx: AtomicU64,
+    pub responses_5xx: AtomicU64,
+    latency_buckets: [AtomicU64; BUCKETS_US.len()],
+    latency_count: AtomicU64,
+    latency_sum_us: AtomicU64,
+}
+
+impl Metrics {
+    pub fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn observe(&self, status: u16, micros: u64) {
+        let c = match status {
+            200..=399 => &self.responses_2xx,
+            400..=499 => &self.responses_4xx,
+            _ => &self.responses_5xx,
+        };
+        Self::inc(c);
+        if let Some(i) = BUCKETS_US.iter().position(|b| micros <= *b) {
+            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut s = String::new();
+        let mut counter = |name: &str, help: &str, v: u64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        };
+        counter("netauth_tokens_issued_total", "Access tokens issued.", g(&self.tokens_issued));
+        counter(
+            "netauth_client_auth_failures_total",
+            "Failed client authentications.",
+            g(&self.client_auth_failures),
+        );
+        counter("netauth_introspections_total", "Introspection requests answered.", g(&self.introspections));
+        counter("netauth_revocations_total", "Revocation requests answered.", g(&self.revocations));
+        let _ = writeln!(s, "# HELP netauth_http_responses_total HTTP responses by status class.");
+        let _ = writeln!(s, "# TYPE netauth_http_responses_total counter");
+        for (class, c) in
+            [("2xx", &self.responses_2xx), ("4xx", &self.responses_4xx), ("5xx", &self.responses_5xx)]
+        {
+            let _ = writeln!(s, "netauth_http_responses_total{{class=\"{class}\"}} {}", g(c));
+        }
+        let _ = writeln!(s, "# HELP netauth_http_request_duration_seconds Request latency.");
+        let _ = writeln!(s, "# TYPE netauth_http_request_duration_seconds histogram");
+        let mut cumulative = 0;
+        for (i, b) in BUCKETS_US.iter().enumerate() {
+            cumulative += g(&self.latency_buckets[i]);
+            let _ = writeln!(
+                s,
+                "netauth_http_request_duration_seconds_bucket{{le=\"{}\"}} {cumulative}",
+                *b as f64 / 1e6
+            );
+        }
+        let count = g(&self.latency_count);
+        let _ = writeln!(s, "netauth_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ =
+            writeln!(s, "netauth_http_request_duration_seconds_sum {}", g(&self.latency_sum_us) as f64 / 1e6);
+        let _ = writeln!(s, "netauth_http_request_duration_seconds_count {count}");
+        for (name, help, v) in extra {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
+        s
+    }
+}

@@ -1,0 +1,86 @@
+//! Token introspection (RFC 7662) and revocation (RFC 7009). Both require
+//! the caller to authenticate, and only ever speak of the caller's own
+//! tokens: anyone else's token is `{"active": false}` and is not revoked
+//! (SECURITY.md 14, 15).
+
+use crate::errors::{OAuthReply, no_store};
+use crate::metrics::Metrics;
+use crate::oauth::parse_form;
+use crate::state::{AppState, now};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, OriginalUri, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use netauth_domain::revocation::RevocationKind;
+use netauth_domain::token::{AccessClaims, open_access_token};
+use serde_json::json;
+use std::net::SocketAddr;
+
+/// Opens `token` if it is a live access token of `client_id`.
+fn live_token_of(app: &AppState, token: &str, client_id: &str) -> Option<AccessClaims> {
+    let claims = open_access_token(&app.key_ring(), token, now()).ok()?;
+    (claims.client_id == client_id && !app.is_revoked(&claims)).then_some(claims)
+}
+
+pub async fn introspect_post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthReply> {
+    let form = parse_form(&headers, &body)?;
+    let addr = crate::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
+    let url = format!("{}{}", app.issuer, uri.path());
+    let client = crate::client_auth::authenticate(&app, &headers, &form, addr, &url).await?;
+    let token = form.require("token")?;
+    Metrics::inc(&app.metrics.introspections);
+    let body = match live_token_of(&app, token, &client.client_id) {
+        Some(c) => {
+            let mut v = json!({
+                "active": true,
+                "scope": c.scope,
+                "client_id": c.client_id,
+                "token_type": "Bearer",
+                "exp": c.exp,
+                "iat": c.iat,
+                "iss": app.issuer,
+                "jti": c.jti,
+            });
+            if let Some(p) = &c.purpose {
+                v["purpose"] = p.clone().into();
+            }
+            if !c.amr.is_empty() {
+                v["amr"] = c.amr.clone().into();
+            }
+            v
+        }
+        None => json!({ "active": false }),
+    };
+    let mut r = Json(body).into_response();
+    no_store(&mut r);
+    Ok(r)
+}
+
+pub async fn revoke_post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthReply> {
+    let form = parse_form(&headers, &body)?;
+    let addr = crate::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
+    let url = format!("{}{}", app.issuer, uri.path());
+    let client = crate::client_auth::authenticate(&app, &headers, &form, addr, &url).await?;
+    let token = form.require("token")?;
+    Metrics::inc(&app.metrics.revocations);
+    // RFC 7009 §2.2: invalid, unknown or foreign tokens still get 200.
+    if let Some(c) = live_token_of(&app, token, &client.client_id) {
+        app.revoke(RevocationKind::Token, &c.jti, c.iat, c.exp).await?;
+    }
+    let mut r = axum::http::StatusCode::OK.into_response();
+    no_store(&mut r);
+    Ok(r)
+}

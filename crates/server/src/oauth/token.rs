@@ -1,0 +1,159 @@
+//! The token endpoint (RFC 6749 §3.2, §5) and seed 004's dialect of it.
+//!
+//! ```text
+//! POST /token ─► parse_form ─► client_auth::authenticate ─► TokenRequest::parse
+//!              └► grant handler (client_credentials: issue_client_credentials)
+//!              └► 200 {access_token, token_type, expires_in, scope}, no-store
+//! ```
+
+use crate::errors::{OAuthReply, no_store};
+use crate::metrics::Metrics;
+use crate::oauth::parse_form;
+use crate::state::{AppState, now};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, OriginalUri, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use netauth_domain::client::Client;
+use netauth_domain::token::{AccessClaims, seal_access_token};
+use netauth_proto::{GrantType, OAuthError, ScopeSet, TokenRequest};
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// The grant types this build implements.
+pub const IMPLEMENTED_GRANTS: &[GrantType] = &[GrantType::ClientCredentials];
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    /// A JSON number: RFC 6749 §5.1 clients reject a string.
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+fn reply(t: TokenResponse) -> Response {
+    let mut r = Json(t).into_response();
+    no_store(&mut r);
+    r
+}
+
+pub async fn token_post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthReply> {
+    token(&app, peer, uri.path(), &headers, &body).await
+}
+
+/// Seed 004 (G2P Connect): the `timestamp` header is required and must be an
+/// HTTP-date; `message_id` and `accept-language` are accepted.
+pub async fn g2p_token_post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthReply> {
+    let ts = headers.get("timestamp").and_then(|v| v.to_str().ok());
+    if ts.is_none_or(|t| !is_http_date(t)) {
+        return Err(OAuthError::invalid_request(
+            "the `timestamp` header is required, as an HTTP-date (e.g. Tue, 06 Mar 2020 21:00:00 GMT)",
+        )
+        .into());
+    }
+    token(&app, peer, uri.path(), &headers, &body).await
+}
+
+/// An HTTP-date (RFC 9110 §5.6.7). The weekday is not checked against the
+/// date: seed 004's own example, `Tue, 06 Mar 2020 21:00:00 GMT`, names the
+/// wrong day (6 March 2020 was a Friday) and must be accepted as written.
+fn is_http_date(s: &str) -> bool {
+    if httpdate::parse_http_date(s).is_ok() {
+        return true;
+    }
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    match s.split_once(", ") {
+        Some((day, rest)) if DAYS.contains(&day) => {
+            DAYS.iter().any(|d| httpdate::parse_http_date(&format!("{d}, {rest}")).is_ok())
+        }
+        _ => false,
+    }
+}
+
+async fn token(
+    app: &AppState,
+    peer: SocketAddr,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthReply> {
+    let form = parse_form(headers, body)?;
+    let addr = crate::client_ip::client_ip(peer, headers, &app.config.server.trusted_proxies);
+    let endpoint_url = format!("{}{}", app.issuer, path);
+    let client = crate::client_auth::authenticate(app, headers, &form, addr, &endpoint_url).await?;
+    let request = TokenRequest::parse(&form, IMPLEMENTED_GRANTS)?;
+    if !client.allows_grant(request.grant_type()) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "the client may not use grant_type {}",
+            request.grant_type().as_str()
+        ))
+        .into());
+    }
+    let resp = match request {
+        TokenRequest::ClientCredentials { scope } => issue_client_credentials(app, &client, scope)?,
+    };
+    Metrics::inc(&app.metrics.tokens_issued);
+    Ok(reply(resp))
+}
+
+/// RFC 6749 §4.4. Without `scope`, the client gets every scope it is
+/// registered for (the "pre-defined default value" of RFC 6749 §3.3).
+fn issue_client_credentials(
+    app: &AppState,
+    client: &Client,
+    scope: Option<ScopeSet>,
+) -> Result<TokenResponse, OAuthReply> {
+    let granted = match scope {
+        Some(s) => {
+            if let Some(bad) = s.not_in(&client.scopes).next() {
+                return Err(
+                    OAuthError::invalid_scope(format!("the client may not request scope `{bad}`")).into()
+                );
+            }
+            s.to_string()
+        }
+        None => client.scopes.join(" "),
+    };
+    let ttl = app.access_token_ttl(client);
+    let claims = AccessClaims::two_legged(&client.client_id, granted, now(), ttl);
+    let access_token = seal_access_token(&app.key_ring(), &claims);
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: (!claims.scope.is_empty()).then_some(claims.scope),
+        refresh_token: None,
+        id_token: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn http_dates() {
+        assert!(super::is_http_date("Tue, 06 Mar 2020 21:00:00 GMT"), "the seed's example");
+        assert!(super::is_http_date("Fri, 06 Mar 2020 21:00:00 GMT"));
+        assert!(!super::is_http_date("2020-03-06T21:00:00Z"));
+        assert!(!super::is_http_date("Xyz, 06 Mar 2020 21:00:00 GMT"));
+        assert!(!super::is_http_date(""));
+    }
+}

@@ -1,0 +1,49 @@
+//! Every public path, defined once. The router mounts each endpoint at its
+//! canonical path and at the aliases the seed integrations use; discovery
+//! advertises the canonical paths. Nothing else spells a path.
+
+/// One endpoint: its canonical path and the aliases operators' documented
+/// integrations call it by.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    pub path: &'static str,
+    pub aliases: &'static [&'static str],
+}
+
+impl Endpoint {
+    pub fn paths(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.path).chain(self.aliases.iter().copied())
+    }
+}
+
+pub const OPENID_CONFIGURATION: Endpoint =
+    Endpoint { path: "/.well-known/openid-configuration", aliases: &[] };
+pub const OAUTH_METADATA: Endpoint =
+    Endpoint { path: "/.well-known/oauth-authorization-server", aliases: &[] };
+pub const JWKS: Endpoint = Endpoint { path: "/jwks", aliases: &[] };
+
+/// The token endpoint. Seed 000 calls it `/apigateway/token`, seed 001
+/// `/oauth/v2/token`, seed 002 `/oauth2/token`, seed 003
+/// `/openidconnect/fr/v1/token`.
+pub const TOKEN: Endpoint = Endpoint {
+    path: "/token",
+    aliases: &["/apigateway/token", "/oauth/v2/token", "/oauth2/token", "/openidconnect/fr/v1/token"],
+};
+
+/// Seed 004's token endpoint: the same grant, with the G2P Connect headers
+/// (`timestamp` required, `message_id` and `accept-language` accepted).
+pub const G2P_TOKEN: Endpoint = Endpoint { path: "/oauth2/client/token", aliases: &[] };
+
+pub const INTROSPECT: Endpoint = Endpoint { path: "/introspect", aliases: &[] };
+pub const REVOKE: Endpoint = Endpoint { path: "/revoke", aliases: &[] };
+
+pub const HEALTHZ: Endpoint = Endpoint { path: "/healthz", aliases: &[] };
+pub const READYZ: Endpoint = Endpoint { path: "/readyz", aliases: &[] };
+pub const METRICS: Endpoint = Endpoint { path: "/metrics", aliases: &[] };
+
+pub const ADMIN_BASE: &str = "/admin/v1";
+pub const ADMIN_OPENAPI: Endpoint = Endpoint { path: "/admin/v1/openapi.json", aliases: &[] };
+
+/// Sandbox only: a protected resource that echoes what a resource server
+/// sees in a token, so developers can check theirs.
+pub const SANDBOX_ECHO: Endpoint = Endpoint { path: "/sandbox/echo", aliases: &[] };

@@ -1,0 +1,296 @@
+//! Sandbox mode: the same server with demo data, so an app developer can
+//! integrate on a laptop. Everything the banner prints is also written to
+//! `<data dir>/sandbox.json` (format in docs/sandbox.md) for scripts.
+//!
+//! Demo secrets and the admin token are derived from the sandbox's master
+//! key (HMAC-SHA256 with a label), so they are stable across restarts
+//! without ever being stored in clear in the database. Demo private keys are
+//! PEM files in `<data dir>/keys/`.
+
+use crate::manage::{self, NewClient};
+use crate::resource::Bearer;
+use crate::routes;
+use crate::state::AppState;
+use anyhow::Context;
+use axum::Json;
+use base64::Engine;
+use netauth_domain::client::{AuthMethod, ClientSecret, SigningAlg};
+use netauth_domain::crypto::{b64url, sha256};
+use netauth_domain::keys::{SigningKey, jwk_thumbprint};
+use netauth_proto::GrantType;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// What a resource server sees in a token: lets developers check theirs.
+pub async fn echo_get(bearer: Bearer) -> Json<Value> {
+    let c = bearer.0;
+    Json(json!({
+        "client_id": c.client_id,
+        "scope": c.scope,
+        "issued_at": c.iat,
+        "expires_at": c.exp,
+        "three_legged": c.is_three_legged(),
+        "purpose": c.purpose,
+        "amr": c.amr,
+    }))
+}
+
+/// The sandbox's data directory and the secrets derived from its master key.
+pub struct SandboxSecrets {
+    master_bytes: Vec<u8>,
+}
+
+impl SandboxSecrets {
+    pub fn new(master_b64: &str) -> anyhow::Result<Self> {
+        let s = master_b64.trim();
+        let master_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .or_else(|_| base64::engine::general_purpose::STANDARD.decode(s))
+            .context("the sandbox master key file is not base64")?;
+        Ok(Self { master_bytes })
+    }
+
+    pub fn derive(&self, label: &str) -> String {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.master_bytes);
+        b64url(aws_lc_rs::hmac::sign(&key, format!("netauth-sandbox:{label}").as_bytes()).as_ref())
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.derive("admin-token")
+    }
+}
+
+/// Reads the sandbox master key, creating it (mode 0600) on first start.
+pub fn load_or_create_master_key(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("master.key");
+    if path.exists() {
+        return std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()));
+    }
+    let key = netauth_domain::keys::MasterKey::generate_base64();
+    write_private(&path, &key)?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+fn pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut s = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        s.push('\n');
+    }
+    s.push_str("-----END PRIVATE KEY-----\n");
+    s
+}
+
+fn der_from_pem(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()
+}
+
+/// A demo key pair: loaded from its PEM file, or generated and saved.
+fn demo_key(dir: &Path, name: &str, alg: SigningAlg) -> anyhow::Result<(PathBuf, Value, String)> {
+    let path = dir.join(format!("{name}.pem"));
+    let key = match std::fs::read_to_string(&path).ok().and_then(|p| der_from_pem(&p)) {
+        Some(der) => SigningKey::from_pkcs8(alg, &der).context("demo key file is not a valid key")?,
+        None => {
+            let (key, der) = SigningKey::generate(alg)?;
+            write_private(&path, &pem(&der))?;
+            key
+        }
+    };
+    let mut jwk = key.public_jwk_members();
+    let kid = jwk_thumbprint(&jwk);
+    jwk["kid"] = kid.clone().into();
+    jwk["alg"] = alg.as_str().into();
+    jwk["use"] = "sig".into();
+    Ok((path, json!({ "keys": [jwk] }), kid))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoClient {
+    pub client_id: String,
+    pub name: String,
+    pub token_endpoint_auth_method: AuthMethod,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_key_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alg: Option<&'static str>,
+    pub grant_types: Vec<&'static str>,
+    pub scopes: Vec<String>,
+    /// What the client is set up for.
+    pub purpose: &'static str,
+}
+
+const G2P_SCOPES: &[&str] =
+    &["disburse", "on-disburse", "disburse/status", "disburse/on-status", "mapper/link", "mapper/unlink"];
+
+struct DemoSpec {
+    id: &'static str,
+    name: &'static str,
+    method: AuthMethod,
+    key_alg: Option<SigningAlg>,
+    scopes: &'static [&'static str],
+    ttl: Option<i64>,
+    purpose: &'static str,
+}
+
+const DEMO_CLIENTS: &[DemoSpec] = &[
+    DemoSpec {
+        id: "demo-g2p",
+        name: "G2P Connect demo (seed 004)",
+        method: AuthMethod::ClientSecretPost,
+        key_alg: None,
+        scopes: G2P_SCOPES,
+        ttl: Some(36000),
+        purpose: "seed 004: client_credentials with client_secret_post at /oauth2/client/token (timestamp header)",
+    },
+    DemoSpec {
+        id: "demo-basic",
+        name: "client_secret_basic demo",
+        method: AuthMethod::ClientSecretBasic,
+        key_alg: None,
+        scopes: G2P_SCOPES,
+        ttl: None,
+        purpose: "client_credentials with client_secret_basic at /token",
+    },
+    DemoSpec {
+        id: "demo-private-key-jwt",
+        name: "private_key_jwt demo (CAMARA profile)",
+        method: AuthMethod::PrivateKeyJwt,
+        key_alg: Some(SigningAlg::ES256),
+        scopes: G2P_SCOPES,
+        ttl: None,
+        purpose: "client_credentials with private_key_jwt (ES256 assertion, aud = token endpoint URL)",
+    },
+    DemoSpec {
+        id: "demo-app-jwt",
+        name: "application JWT demo (seed 002)",
+        method: AuthMethod::AppJwt,
+        key_alg: Some(SigningAlg::RS256),
+        scopes: G2P_SCOPES,
+        ttl: None,
+        purpose: "client_credentials with an RS256 application JWT in Authorization: Bearer",
+    },
+];
+
+/// Creates the demo clients that are missing (idempotent) and describes all.
+pub async fn load_demo_data(
+    app: &AppState,
+    data_dir: &Path,
+    secrets: &SandboxSecrets,
+) -> anyhow::Result<Vec<DemoClient>> {
+    let key_dir = data_dir.join("keys");
+    std::fs::create_dir_all(&key_dir)?;
+    let mut out = Vec::new();
+    for spec in DEMO_CLIENTS {
+        let secret = spec.method.uses_secret().then(|| secrets.derive(&format!("client-secret:{}", spec.id)));
+        let key = spec.key_alg.map(|alg| demo_key(&key_dir, spec.id, alg)).transpose()?;
+        if app.store.get_client(spec.id).await?.is_none() {
+            let req = NewClient {
+                client_id: Some(spec.id.into()),
+                name: spec.name.into(),
+                token_endpoint_auth_method: spec.method,
+                grant_types: Some(vec![GrantType::ClientCredentials]),
+                scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
+                jwks: key.as_ref().map(|(_, jwks, _)| jwks.clone()),
+                access_token_ttl: spec.ttl,
+                ..Default::default()
+            };
+            let (mut client, _) = manage::build_client(req, app.config.tokens.max_access_token_ttl_secs)?;
+            if let Some(s) = &secret {
+                client.secrets = vec![ClientSecret {
+                    id: "demo".into(),
+                    digest: b64url(&sha256(s.as_bytes())),
+                    created_at: client.created_at,
+                    expires_at: None,
+                }];
+            }
+            app.store.insert_client(&client).await?;
+        }
+        out.push(DemoClient {
+            client_id: spec.id.into(),
+            name: spec.name.into(),
+            token_endpoint_auth_method: spec.method,
+            client_secret: secret,
+            private_key_file: key.as_ref().map(|(p, _, _)| p.clone()),
+            kid: key.as_ref().map(|(_, _, k)| k.clone()),
+            alg: spec.key_alg.map(|a| a.as_str()),
+            grant_types: vec![GrantType::ClientCredentials.as_str()],
+            scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
+            purpose: spec.purpose,
+        });
+    }
+    Ok(out)
+}
+
+/// The document written to `sandbox.json`.
+pub fn describe(app: &AppState, admin_token: &str, data_dir: &Path, clients: &[DemoClient]) -> Value {
+    let url = |e: routes::Endpoint| format!("{}{}", app.issuer, e.path);
+    json!({
+        "issuer": app.issuer,
+        "data_dir": data_dir,
+        "admin_token": admin_token,
+        "endpoints": {
+            "discovery": url(routes::OPENID_CONFIGURATION),
+            "jwks": url(routes::JWKS),
+            "token": url(routes::TOKEN),
+            "g2p_token": url(routes::G2P_TOKEN),
+            "introspect": url(routes::INTROSPECT),
+            "revoke": url(routes::REVOKE),
+            "echo": url(routes::SANDBOX_ECHO),
+            "admin": format!("{}{}", app.issuer, routes::ADMIN_BASE),
+            "admin_openapi": url(routes::ADMIN_OPENAPI),
+            "metrics": url(routes::METRICS),
+        },
+        "clients": clients,
+    })
+}
+
+pub fn banner(doc: &Value) -> String {
+    let mut s = String::new();
+    let g = |p: &str| doc.pointer(p).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    s.push_str("\n  netauth sandbox\n\n");
+    s.push_str(&format!("  issuer      {}\n", g("/issuer")));
+    s.push_str(&format!("  discovery   {}\n", g("/endpoints/discovery")));
+    s.push_str(&format!(
+        "  token       {}   (seed 004: {})\n",
+        g("/endpoints/token"),
+        g("/endpoints/g2p_token")
+    ));
+    s.push_str(&format!(
+        "  admin API   {}   (Authorization: Bearer {})\n",
+        g("/endpoints/admin"),
+        g("/admin_token")
+    ));
+    s.push_str("\n  demo clients\n");
+    if let Some(cs) = doc.get("clients").and_then(|c| c.as_array()) {
+        for c in cs {
+            let id = c["client_id"].as_str().unwrap_or("");
+            let method = c["token_endpoint_auth_method"].as_str().unwrap_or("");
+            let cred = c["client_secret"]
+                .as_str()
+                .map(|s| format!("secret {s}"))
+                .or_else(|| c["private_key_file"].as_str().map(|p| format!("key {p}")))
+                .unwrap_or_default();
+            s.push_str(&format!("    {id:<22} {method:<20} {cred}\n"));
+        }
+    }
+    s.push_str(&format!("\n  all of this is in {}/sandbox.json\n\n", g("/data_dir")));
+    s
+}

@@ -1,0 +1,170 @@
+//! The application state every handler shares, and the in-memory views of
+//! Store data that keep the hot paths free of database round trips: the key
+//! ring, the revocation set, the client cache.
+
+use crate::config::Config;
+use crate::limiter::FailureLimiter;
+use crate::metrics::Metrics;
+use arc_swap::ArcSwap;
+use netauth_domain::UnixTime;
+use netauth_domain::client::Client;
+use netauth_domain::keys::{KeyRing, MasterKey};
+use netauth_domain::revocation::{RevocationKind, RevocationSet};
+use netauth_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+pub fn now() -> UnixTime {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub type AppState = Arc<App>;
+
+pub struct App {
+    pub config: Config,
+    pub issuer: String,
+    pub store: Arc<dyn Store>,
+    pub master: MasterKey,
+    pub keys: ArcSwap<KeyRing>,
+    pub revocations: RwLock<RevocationSet>,
+    pub clients: ClientCache,
+    pub jwks: crate::jwks_cache::JwksCache,
+    pub limiter: FailureLimiter,
+    pub metrics: Metrics,
+    pub http: reqwest::Client,
+}
+
+impl App {
+    pub fn sandbox(&self) -> bool {
+        self.config.sandbox.enabled
+    }
+
+    pub fn key_ring(&self) -> Arc<KeyRing> {
+        self.keys.load_full()
+    }
+
+    /// Re-reads the key table; swaps the ring in if anything changed (or if
+    /// a key's activation time has passed since the last build).
+    pub async fn reload_keys(&self) -> Result<(), anyhow::Error> {
+        let rows = self.store.list_keys().await?;
+        let ring = KeyRing::build(&self.master, &rows, now())?;
+        if ring.fingerprint != self.keys.load().fingerprint {
+            tracing::info!(keys = rows.len(), "key ring reloaded");
+        }
+        // Rebuilt even when the rows are the same: an activation or
+        // retirement time may have passed, and the signer must switch on time.
+        self.keys.store(Arc::new(ring));
+        Ok(())
+    }
+
+    /// Applies new revocation-log entries; evicts cached clients they name.
+    pub async fn sync_revocations(&self) -> Result<usize, StoreError> {
+        let t = now();
+        let after = self.revocations.read().map(|s| s.last_seq).unwrap_or(0);
+        // Look back a few seconds: see RevocationStore::revocations_since.
+        let entries = self.store.revocations_since(after, t - 5, 10_000).await?;
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
+        for e in &entries {
+            set.apply(e);
+            if e.kind == RevocationKind::Client {
+                self.clients.evict(&e.value);
+            }
+        }
+        set.prune(t);
+        Ok(entries.len())
+    }
+
+    pub fn is_revoked(&self, c: &netauth_domain::token::AccessClaims) -> bool {
+        self.revocations.read().map(|s| s.is_revoked(c)).unwrap_or(true)
+    }
+
+    /// Writes a revocation to the log and applies it here at once (other
+    /// nodes follow within one sync interval).
+    pub async fn revoke(
+        &self,
+        kind: RevocationKind,
+        value: &str,
+        issued_before: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let t = now();
+        let seq = self.store.append_revocation(kind, value, issued_before, expires_at, t).await?;
+        let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
+        set.apply(&netauth_domain::revocation::Revocation {
+            seq,
+            kind,
+            value: value.to_owned(),
+            issued_before,
+            expires_at,
+        });
+        if kind == RevocationKind::Client {
+            self.clients.evict(value);
+        }
+        Ok(())
+    }
+
+    /// A client by id, from the cache or the Store.
+    pub async fn client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Some(c) = self.clients.get(client_id) {
+            return Ok(c);
+        }
+        let c = self.store.get_client(client_id).await?.map(Arc::new);
+        self.clients.put(client_id, c.clone());
+        Ok(c)
+    }
+
+    /// The longest an access token issued now could live.
+    pub fn max_token_lifetime(&self) -> i64 {
+        self.config.tokens.max_access_token_ttl_secs.max(self.config.tokens.id_token_ttl_secs)
+    }
+
+    pub fn access_token_ttl(&self, client: &Client) -> i64 {
+        client
+            .access_token_ttl
+            .unwrap_or(self.config.tokens.access_token_ttl_secs)
+            .clamp(1, self.config.tokens.max_access_token_ttl_secs)
+    }
+}
+
+/// Client registrations cached per node for `client_cache_secs`, including
+/// "no such client" (so a flood of unknown ids does not reach the database).
+/// Bounded: when full, it is cleared, which costs only re-reads.
+pub struct ClientCache {
+    ttl: Duration,
+    map: Mutex<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+}
+
+const CLIENT_CACHE_MAX: usize = 200_000;
+
+impl ClientCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, map: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, id: &str) -> Option<Option<Arc<Client>>> {
+        let m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(id).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, id: &str, c: Option<Arc<Client>>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= CLIENT_CACHE_MAX {
+            m.clear();
+        }
+        m.insert(id.to_owned(), (Instant::now(), c));
+    }
+
+    pub fn evict(&self, id: &str) {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
