@@ -1,0 +1,40 @@
+//! PostgreSQL, for several netauth nodes sharing one database.
+//!
+//! The migrations take PostgreSQL's advisory lock (sqlx does this), so nodes
+//! starting together apply them once.
+
+use crate::Result;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a caller waits for a free connection (or for a new one to be
+/// established) before the request fails: long enough to ride out a burst,
+/// short enough that a dead database surfaces as errors, not hung requests.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://…`) and applies the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        tracing::debug!("PostgreSQL store ready");
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+crate::sql::impl_store!(PgStore, sqlx::Postgres, "postgres");

@@ -1,0 +1,94 @@
+//! SQLite, the embedded default: one file, no set-up.
+//!
+//! WAL journal so readers never wait for the writer, `synchronous=NORMAL`
+//! (durable across a crash of netauth; a power cut may lose the last
+//! commits, which WAL keeps consistent), and a 5 s busy timeout so concurrent
+//! writers from the pool queue up instead of failing with `SQLITE_BUSY`.
+
+use crate::{Result, StoreError};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// How long a statement waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a caller waits for a free connection from the pool.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it, and its directory, if missing) the database at
+    /// `url` (`sqlite:PATH` or `sqlite::memory:`) and applies the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Database(format!("bad SQLite url: {e}")))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = is_in_memory(url);
+        let pool = if in_memory {
+            // sqlx gives `:memory:` a private shared-cache name, but a shared
+            // cache reports lock conflicts as SQLITE_LOCKED, which the busy
+            // timeout does not cover, and the database vanishes when its last
+            // connection closes. One connection that never closes avoids both;
+            // it serialises everything, which is fine for tests and demos.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(opts)
+                .await?
+        } else {
+            if let Some(dir) = opts.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            let opts = opts.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
+            SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(opts)
+                .await?
+        };
+        MIGRATOR.run(&pool).await?;
+        tracing::debug!(in_memory, "SQLite store ready");
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:`, or a URL
+/// with `mode=memory`), which lives only as long as its connections.
+fn is_in_memory(url: &str) -> bool {
+    let (path, params) = url.split_once('?').unwrap_or((url, ""));
+    path.ends_with(":memory:") || params.split('&').any(|p| p == "mode=memory")
+}
+
+crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+
+#[cfg(test)]
+mod tests {
+    use super::is_in_memory;
+
+    #[test]
+    fn recognises_in_memory_urls() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://:memory:"));
+        assert!(is_in_memory("sqlite:file:x?mode=memory&cache=shared"));
+        assert!(!is_in_memory("sqlite:netauth-data/netauth.db"));
+        assert!(!is_in_memory("sqlite://data/memory.db?mode=rwc"));
+    }
+}
