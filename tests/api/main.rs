@@ -1,1 +1,12 @@
+//! netauth's integration tests: one binary (link once), talking HTTP to a
+//! real server on a random port, on SQLite or, with
+//! `NETAUTH_TEST_DATABASE_URL`, on PostgreSQL.
 
+mod admin;
+mod cli;
+mod client_auth;
+mod client_credentials;
+mod discovery;
+mod helpers;
+mod ops;
+mod tokens;

@@ -102,7 +102,14 @@ pub fn parse_jwks(v: &Value) -> JwkSet {
     let keys = v
         .get("keys")
         .and_then(|k| k.as_array())
-        .map(|a| a.iter().filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok()).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+                // Symmetric keys are never client keys: an `oct` key would
+                // let anyone who knows it (here: everyone) sign assertions.
+                .filter(|k| !matches!(k.algorithm, AlgorithmParameters::OctetKey(_)))
+                .collect()
+        })
         .unwrap_or_default();
     JwkSet { keys }
 }

@@ -1,0 +1,138 @@
+//! The admin API: authentication, validation, OpenAPI.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn admin_api_requires_the_admin_token() {
+    let app = spawn_app().await;
+    let resp = app.http.get(app.url("/admin/v1/clients")).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = app.http.get(app.url("/admin/v1/clients")).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn admin_api_disabled_without_a_token() {
+    let app = spawn_with(Options { tweak: Box::new(|c| c.admin.token.clear()), ..Default::default() }).await;
+    let resp = app.http.get(app.url("/admin/v1/clients")).bearer_auth("").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn client_crud_and_validation() {
+    let app = spawn_app().await;
+    let post = |body: Value| app.admin(reqwest::Method::POST, "/clients", Some(body));
+    for (body, needle) in [
+        (json!({"name": "", "token_endpoint_auth_method": "client_secret_basic"}), "name"),
+        (json!({"name": "x", "token_endpoint_auth_method": "magic"}), "token_endpoint_auth_method"),
+        (json!({"name": "x", "token_endpoint_auth_method": "private_key_jwt"}), "jwks"),
+        (
+            json!({"name": "x", "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": ["http://evil.example/cb"]}),
+            "http",
+        ),
+        (
+            json!({"name": "x", "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": ["https://a.example/cb#f"]}),
+            "fragment",
+        ),
+        (
+            json!({"name": "x", "token_endpoint_auth_method": "client_secret_basic", "purposes": ["FraudPrevention"]}),
+            "dpv",
+        ),
+        (
+            json!({"name": "x", "token_endpoint_auth_method": "client_secret_basic", "client_id": "bad id"}),
+            "client_id",
+        ),
+        (json!({"name": "x", "token_endpoint_auth_method": "client_secret_basic", "unknown": 1}), "unknown"),
+        (
+            json!({"name": "x", "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://keys.example/jwks"}),
+            "jwks_uri",
+        ),
+        (
+            json!({"name": "x", "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "oct", "k": "AAAA"}]}}),
+            "jwks",
+        ),
+    ] {
+        let resp = post(body.clone()).await;
+        assert_eq!(resp.status(), 400, "{body}");
+        let e: Value = resp.json().await.unwrap();
+        assert_eq!(e["code"], "INVALID_ARGUMENT");
+        assert!(e["message"].as_str().unwrap().contains(needle), "{body} → {e}");
+    }
+    let created: Value =
+        post(json!({"client_id": "c1", "name": "one", "token_endpoint_auth_method": "client_secret_basic"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 43, "256-bit secret, base64url");
+    let shown = serde_json::to_string(&created["client"]).unwrap();
+    assert!(!shown.contains("digest"), "digests are never shown");
+    assert_eq!(
+        post(json!({"client_id": "c1", "name": "dup", "token_endpoint_auth_method": "client_secret_basic"}))
+            .await
+            .status(),
+        409
+    );
+    let resp = app.admin(reqwest::Method::PATCH, "/clients/c1", Some(json!({"scopes": ["a", "b"]}))).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["scopes"], json!(["a", "b"]));
+    let list: Value = app.admin(reqwest::Method::GET, "/clients?limit=10", None).await.json().await.unwrap();
+    assert!(list["clients"].as_array().unwrap().iter().any(|c| c["client_id"] == "c1"));
+    assert_eq!(app.admin(reqwest::Method::DELETE, "/clients/c1", None).await.status(), 204);
+    assert_eq!(app.admin(reqwest::Method::GET, "/clients/c1", None).await.status(), 404);
+    assert_eq!(app.admin(reqwest::Method::DELETE, "/clients/c1", None).await.status(), 404);
+}
+
+#[tokio::test]
+async fn deleted_client_tokens_stop_working() {
+    let app = spawn_app().await;
+    let c = app.create_client("client_secret_basic", json!({})).await;
+    let token = app.cc_token(&c).await;
+    assert_eq!(
+        app.admin(reqwest::Method::DELETE, &format!("/clients/{}", c.client_id), None).await.status(),
+        204
+    );
+    assert_eq!(app.echo(&token).await.status(), 401);
+}
+
+#[tokio::test]
+async fn pagination_walks_every_client() {
+    let app = spawn_app().await;
+    for i in 0..7 {
+        app.create_client("client_secret_basic", json!({"client_id": format!("p{i}")})).await;
+    }
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let q = if after.is_empty() {
+            "/clients?limit=3".to_owned()
+        } else {
+            format!("/clients?limit=3&after={after}")
+        };
+        let page: Value = app.admin(reqwest::Method::GET, &q, None).await.json().await.unwrap();
+        for c in page["clients"].as_array().unwrap() {
+            seen.push(c["client_id"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(n) => after = n.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..7).map(|i| format!("p{i}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn openapi_document_describes_the_admin_api() {
+    let app = spawn_app().await;
+    let resp = app.http.get(app.url("/admin/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let doc: Value = resp.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for p in ["/admin/v1/clients", "/admin/v1/clients/{client_id}/suspend", "/admin/v1/keys/rotate"] {
+        assert!(doc["paths"].get(p).is_some(), "{p} missing from the OpenAPI document");
+    }
+    insta::assert_json_snapshot!("admin_openapi", doc);
+}

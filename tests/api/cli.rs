@@ -1,0 +1,205 @@
+//! The `netauth` binary itself: the sandbox from a fresh directory, the
+//! seed-004 request against it, the client CLI, and configuration errors.
+
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn netauth() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netauth"))
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("netauth-cli-{}", crate::helpers::random_name()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn sandbox_starts_from_nothing_and_serves_seed_004() {
+    let dir = temp_dir();
+    let port = free_port();
+    let child = netauth()
+        .current_dir(&dir)
+        .args(["sandbox", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("NETAUTH_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Kill(child);
+    let file = dir.join("netauth-data/sandbox.json");
+    let mut doc: Option<Value> = None;
+    for _ in 0..100 {
+        if let Ok(t) = std::fs::read_to_string(&file) {
+            if let Ok(v) = serde_json::from_str(&t) {
+                doc = Some(v);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let doc = doc.expect("sandbox.json written");
+    let issuer = doc["issuer"].as_str().unwrap();
+    assert_eq!(issuer, format!("http://127.0.0.1:{port}"));
+    let g2p = doc["clients"].as_array().unwrap().iter().find(|c| c["client_id"] == "demo-g2p").unwrap();
+    let http = reqwest::Client::new();
+    let mut ok = false;
+    for _ in 0..50 {
+        if http.get(format!("{issuer}/healthz")).send().await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "sandbox did not come up");
+    let disc: Value = http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(disc["issuer"], issuer);
+    let resp = http
+        .post(format!("{issuer}/oauth2/client/token"))
+        .header("timestamp", "Tue, 06 Mar 2020 21:00:00 GMT")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "demo-g2p"),
+            ("client_secret", g2p["client_secret"].as_str().unwrap()),
+            ("scope", "disburse"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let token: Value = resp.json().await.unwrap();
+    assert_eq!(token["expires_in"], 36000);
+    let echo = http
+        .get(format!("{issuer}/sandbox/echo"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echo.status(), 200);
+    // The private_key_jwt demo client's key file works as documented.
+    let pk =
+        doc["clients"].as_array().unwrap().iter().find(|c| c["client_id"] == "demo-private-key-jwt").unwrap();
+    let pem = std::fs::read_to_string(pk["private_key_file"].as_str().unwrap()).unwrap();
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD.decode(der).unwrap();
+    let key = netauth_domain::keys::SigningKey::from_pkcs8(netauth_domain::client::SigningAlg::ES256, &der)
+        .unwrap();
+    let claims = crate::helpers::assertion_claims("demo-private-key-jwt", &format!("{issuer}/token"));
+    let assertion = key.sign_jwt(pk["kid"].as_str(), None, &claims);
+    let resp = http
+        .post(format!("{issuer}/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", crate::helpers::ASSERTION_TYPE),
+            ("client_assertion", &assertion),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn run(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = netauth().current_dir(dir).args(args).env_remove("NETAUTH_DATABASE_URL").output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn client_cli_manages_the_sandbox_registry() {
+    let dir = temp_dir();
+    let (ok, out, err) = run(
+        &dir,
+        &[
+            "client",
+            "create",
+            "--name",
+            "cli app",
+            "--auth-method",
+            "client_secret_post",
+            "--scope",
+            "a",
+            "--client-id",
+            "cli-app",
+        ],
+    );
+    assert!(ok, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["client"]["client_id"], "cli-app");
+    assert_eq!(created["client_secret"].as_str().unwrap().len(), 43);
+    let (ok, out, _) = run(&dir, &["client", "list"]);
+    assert!(ok);
+    assert!(out.contains("cli-app"));
+    let (ok, out, _) = run(&dir, &["client", "suspend", "cli-app"]);
+    assert!(ok);
+    assert!(out.contains("\"suspended\""));
+    let (ok, out, _) = run(&dir, &["client", "activate", "cli-app"]);
+    assert!(ok && out.contains("\"active\""));
+    let (ok, out, _) = run(&dir, &["client", "rotate-secret", "cli-app", "--expire-old-in", "60"]);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["client"]["secrets"].as_array().unwrap().len(), 2);
+    let (ok, out, _) = run(&dir, &["client", "show", "cli-app"]);
+    assert!(ok && out.contains("cli app"));
+    let (ok, _, err) = run(&dir, &["client", "create", "--name", "x", "--auth-method", "private_key_jwt"]);
+    assert!(!ok && err.contains("jwks"), "{err}");
+    let (ok, out, _) = run(&dir, &["keys", "rotate", "--delay", "60"]);
+    assert!(ok);
+    let keys: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(keys.as_array().unwrap().iter().filter(|k| k["state"] == "next").count(), 5);
+    let (ok, _, _) = run(&dir, &["client", "delete", "cli-app"]);
+    assert!(ok);
+    let (ok, _, err) = run(&dir, &["client", "show", "cli-app"]);
+    assert!(!ok && err.contains("no client"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_refuses_bad_configuration_naming_the_key() {
+    let dir = temp_dir();
+    let cfg = dir.join("netauth.toml");
+    std::fs::write(&cfg, "[server]\nlisten = \"127.0.0.1:0\"\nlisten_port = 1\n").unwrap();
+    let (ok, _, err) = run(&dir, &["serve", "--config", cfg.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("listen_port"), "{err}");
+    std::fs::write(&cfg, "[tokens]\naccess_token_ttl_secs = -5\n").unwrap();
+    let (ok, _, err) = run(&dir, &["serve", "--config", cfg.to_str().unwrap()]);
+    assert!(!ok && err.contains("tokens.access_token_ttl_secs"), "{err}");
+    std::fs::write(&cfg, "[server]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let (ok, _, err) = run(&dir, &["serve", "--config", cfg.to_str().unwrap()]);
+    assert!(!ok && err.contains("keys.master_key"), "{err}");
+    let out = netauth()
+        .current_dir(&dir)
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .env("NETAUTH__SERVER__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,458 @@
+//! Client authentication: every case of SECURITY.md 19–24 performed as an
+//! attack against a running server.
+
+use crate::helpers::*;
+use netauth_domain::client::SigningAlg;
+use netauth_domain::keys::SigningKey;
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+
+async fn assert_invalid_client(resp: reqwest::Response, why: &str) {
+    let www = resp.headers().get("www-authenticate").cloned();
+    let (status, error, body) = error_of(resp).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_client"), "{why}: {body}");
+    assert!(www.is_some(), "{why}: 401 without WWW-Authenticate");
+}
+
+async fn jwt_client(app: &TestApp) -> TestClient {
+    app.create_client("private_key_jwt", json!({})).await
+}
+
+#[tokio::test]
+async fn private_key_jwt_works_with_issuer_or_endpoint_audience() {
+    let app = spawn_app().await;
+    let c = jwt_client(&app).await;
+    for aud in [app.base.clone(), app.url("/token")] {
+        let resp = app.cc_with_assertion(&sign(&c, &assertion_claims(&c.client_id, &aud))).await;
+        assert_eq!(resp.status(), 200, "aud {aud}");
+    }
+    // The aud may also be an array containing the endpoint.
+    let mut claims = assertion_claims(&c.client_id, "x");
+    claims["aud"] = json!(["https://elsewhere", app.url("/token")]);
+    assert_eq!(app.cc_with_assertion(&sign(&c, &claims)).await.status(), 200);
+    // client_id in the form is allowed when it matches.
+    let resp = app
+        .post_form(
+            "/token",
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &c.client_id),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &sign(&c, &assertion_claims(&c.client_id, &app.base))),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}
+
+/// SECURITY.md 19: `alg=none`, and HS256 keyed with the client's public key.
+#[tokio::test]
+async fn algorithm_confusion_is_refused() {
+    let app = spawn_app().await;
+    let c = jwt_client(&app).await;
+    let claims = assertion_claims(&c.client_id, &app.url("/token"));
+    let none = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(claims.to_string().as_bytes()));
+    assert_invalid_client(app.cc_with_assertion(&none).await, "alg none").await;
+    let none_kid = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "kid": c.kid}).to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    assert_invalid_client(app.cc_with_assertion(&none_kid).await, "alg none with kid").await;
+    // HS256 with the public key as the HMAC secret, in the forms an attacker
+    // would try: the JWK JSON, and the raw public point.
+    let mut jwk = c.key.as_ref().unwrap().public_jwk_members();
+    jwk["kid"] = c.kid.clone().unwrap().into();
+    let header = json!({"alg": "HS256", "kid": c.kid});
+    for secret in [jwk.to_string().into_bytes(), b64(jwk.to_string().as_bytes()).into_bytes()] {
+        let claims = assertion_claims(&c.client_id, &app.url("/token"));
+        assert_invalid_client(app.cc_with_assertion(&sign_hs256(&secret, &header, &claims)).await, "HS256")
+            .await;
+    }
+    // An RSA algorithm against an EC key.
+    let (rsa, _) = SigningKey::generate(SigningAlg::RS256).unwrap();
+    let jwt = sign_with_header(&rsa, &json!({"alg": "RS256", "kid": c.kid}), &claims);
+    assert_invalid_client(app.cc_with_assertion(&jwt).await, "RS256 on an EC key").await;
+}
+
+/// SECURITY.md 20: another client's key, unknown kid, keys in the header.
+#[tokio::test]
+async fn foreign_and_embedded_keys_are_refused() {
+    let app = spawn_app().await;
+    let c = jwt_client(&app).await;
+    let other = jwt_client(&app).await;
+    let claims = assertion_claims(&c.client_id, &app.url("/token"));
+    // Signed by the other client's key, naming ours.
+    let jwt = other.key.as_ref().unwrap().sign_jwt(c.kid.as_deref(), None, &claims);
+    assert_invalid_client(app.cc_with_assertion(&jwt).await, "another client's key").await;
+    // Signed by the other client's key, naming its kid.
+    let jwt = sign(&other, &claims);
+    assert_invalid_client(app.cc_with_assertion(&jwt).await, "other kid").await;
+    let jwt = c.key.as_ref().unwrap().sign_jwt(
+        Some("no-such-kid"),
+        None,
+        &assertion_claims(&c.client_id, &app.base),
+    );
+    assert_invalid_client(app.cc_with_assertion(&jwt).await, "unknown kid").await;
+    // An attacker key offered in jwk / jku / x5u: ignored, never fetched.
+    let (attacker, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    let mock = mock_jwks(json!({"keys": [attacker.public_jwk_members()]})).await;
+    for header in [
+        json!({"alg": "ES256", "jwk": attacker.public_jwk_members()}),
+        json!({"alg": "ES256", "jku": mock.url}),
+        json!({"alg": "ES256", "x5u": mock.url}),
+        json!({"alg": "ES256", "kid": "attacker", "jku": mock.url}),
+    ] {
+        let jwt = sign_with_header(&attacker, &header, &assertion_claims(&c.client_id, &app.base));
+        assert_invalid_client(app.cc_with_assertion(&jwt).await, &header.to_string()).await;
+    }
+    assert_eq!(mock.hits.load(Ordering::SeqCst), 0, "header URLs must never be fetched");
+}
+
+/// SECURITY.md 21: every claim rule.
+#[tokio::test]
+async fn assertion_claims_are_enforced() {
+    let app = spawn_app().await;
+    let c = jwt_client(&app).await;
+    let now = netauth_server::state::now();
+    let aud = app.url("/token");
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        ("iss is another client", Box::new(|v| v["iss"] = "someone-else".into())),
+        ("sub is another client", Box::new(|v| v["sub"] = "someone-else".into())),
+        ("no iss", Box::new(|v| drop(v.as_object_mut().unwrap().remove("iss")))),
+        ("no exp", Box::new(|v| drop(v.as_object_mut().unwrap().remove("exp")))),
+        ("no jti", Box::new(|v| drop(v.as_object_mut().unwrap().remove("jti")))),
+        (
+            "expired",
+            Box::new(move |v| {
+                v["iat"] = (now - 200).into();
+                v["exp"] = (now - 100).into();
+            }),
+        ),
+        (
+            "exp - iat > 300",
+            Box::new(move |v| {
+                v["iat"] = now.into();
+                v["exp"] = (now + 301).into();
+            }),
+        ),
+        (
+            "exp too far ahead without iat",
+            Box::new(move |v| {
+                v.as_object_mut().unwrap().remove("iat");
+                v["exp"] = (now + 1000).into();
+            }),
+        ),
+        (
+            "iat in the future",
+            Box::new(move |v| {
+                v["iat"] = (now + 120).into();
+                v["exp"] = (now + 180).into();
+            }),
+        ),
+        ("nbf in the future", Box::new(move |v| v["nbf"] = (now + 120).into())),
+        ("wrong aud", Box::new(|v| v["aud"] = "https://other-as.example/token".into())),
+        (
+            "aud of another endpoint",
+            Box::new(|v| {
+                let a = v["aud"].as_str().unwrap().replace("/token", "/introspect");
+                v["aud"] = a.into();
+            }),
+        ),
+        ("no aud", Box::new(|v| drop(v.as_object_mut().unwrap().remove("aud")))),
+    ];
+    for (why, edit) in cases {
+        let mut claims = assertion_claims(&c.client_id, &aud);
+        edit(&mut claims);
+        assert_invalid_client(app.cc_with_assertion(&sign(&c, &claims)).await, why).await;
+    }
+}
+
+/// SECURITY.md 22: a jti is single-use, on every node.
+#[tokio::test]
+async fn replayed_assertion_is_refused_on_any_node() {
+    let node_a = spawn_app().await;
+    let node_b = spawn_with(Options {
+        db_url: Some(node_a.db_url.clone()),
+        master_b64: Some(node_a.master_b64.clone()),
+        ..Default::default()
+    })
+    .await;
+    let c = jwt_client(&node_a).await;
+    let claims = assertion_claims(&c.client_id, &node_a.url("/token"));
+    let jwt = sign(&c, &claims);
+    assert_eq!(node_a.cc_with_assertion(&jwt).await.status(), 200);
+    assert_invalid_client(node_a.cc_with_assertion(&jwt).await, "replay, same node").await;
+    // Node B has its own issuer URL; an assertion for node A's token endpoint
+    // that B accepts by issuer is the same jti: refused there too.
+    let mut claims_b = claims.clone();
+    claims_b["aud"] = node_b.url("/token").into();
+    let fresh = sign(&c, &{
+        let mut f = assertion_claims(&c.client_id, &node_b.url("/token"));
+        f["jti"] = claims["jti"].clone();
+        f
+    });
+    assert_invalid_client(node_b.cc_with_assertion(&fresh).await, "replay, other node").await;
+    // Parallel redemption of one fresh assertion: exactly one succeeds.
+    let jwt = sign(&c, &assertion_claims(&c.client_id, &node_a.base));
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let node = if i % 2 == 0 { node_a.base.clone() } else { node_b.base.clone() };
+        let (http, jwt) = (node_a.http.clone(), jwt.clone());
+        tasks.push(tokio::spawn(async move {
+            http.post(format!("{node}/token"))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", jwt.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == 200 {
+            ok += 1;
+        }
+    }
+    // Node B only accepts its own issuer as aud, so at most node A's four can
+    // succeed, and of those exactly one.
+    assert_eq!(ok, 1);
+}
+
+/// SECURITY.md 23: two methods in one request, duplicated parameters.
+#[tokio::test]
+async fn mixed_or_duplicated_credentials_are_invalid_request() {
+    let app = spawn_app().await;
+    let c = app.create_client("client_secret_basic", json!({})).await;
+    let j = jwt_client(&app).await;
+    let secret = c.secret.as_deref().unwrap();
+    let assertion = sign(&j, &assertion_claims(&j.client_id, &app.base));
+    let cases: Vec<(Option<(&str, &str)>, Vec<(&str, &str)>)> = vec![
+        (Some((&c.client_id, secret)), vec![("client_id", &c.client_id), ("client_secret", secret)]),
+        (
+            Some((&c.client_id, secret)),
+            vec![("client_assertion_type", ASSERTION_TYPE), ("client_assertion", &assertion)],
+        ),
+        (
+            None,
+            vec![
+                ("client_id", &j.client_id),
+                ("client_secret", secret),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+            ],
+        ),
+        (Some((&c.client_id, secret)), vec![("client_id", "someone-else")]),
+        (None, vec![("client_assertion", &assertion)]),
+        (None, vec![("client_assertion_type", "urn:x"), ("client_assertion", &assertion)]),
+    ];
+    for (basic, mut form) in cases {
+        form.push(("grant_type", "client_credentials"));
+        let (s, e, body) = error_of(app.post_form("/token", basic, &form).await).await;
+        assert_eq!((s, e.as_str()), (400, "invalid_request"), "{form:?}: {body}");
+    }
+    let resp = app
+        .http
+        .post(app.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={0}&client_id={0}&client_secret={secret}",
+            c.client_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(resp).await.1, "invalid_request");
+    // Two Authorization headers.
+    let resp = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(&c.client_id, Some(secret))
+        .header("authorization", "Bearer x")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status() == 400 || resp.status() == 401);
+}
+
+/// SECURITY.md 24: wrong secret → 401 with WWW-Authenticate; failures are
+/// rate limited per client and per address.
+#[tokio::test]
+async fn wrong_secret_is_401_and_failures_are_rate_limited() {
+    let app = spawn_with(Options {
+        tweak: Box::new(|c| {
+            c.client_auth.max_failures_per_client = 3;
+            c.client_auth.max_failures_per_address = 1000;
+        }),
+        ..Default::default()
+    })
+    .await;
+    let c = app.create_client("client_secret_basic", json!({})).await;
+    let resp =
+        app.post_form("/token", Some((&c.client_id, "wrong")), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(resp.headers()["www-authenticate"], "Basic realm=\"netauth\"");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert_invalid_client(resp, "wrong secret").await;
+    let resp =
+        app.post_form("/token", Some(("no-such-client", "x")), &[("grant_type", "client_credentials")]).await;
+    assert_invalid_client(resp, "unknown client").await;
+    // Registered for Basic, presenting the secret in the form.
+    let resp = app
+        .post_form(
+            "/token",
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &c.client_id),
+                ("client_secret", c.secret.as_deref().unwrap()),
+            ],
+        )
+        .await;
+    assert_invalid_client(resp, "method other than the registered one").await;
+    let resp = app
+        .post_form("/token", Some((&c.client_id, "wrong-again")), &[("grant_type", "client_credentials")])
+        .await;
+    assert_invalid_client(resp, "wrong secret again").await;
+    // Third failure reached: now even the right secret waits.
+    let resp = app
+        .post_form(
+            "/token",
+            Some((&c.client_id, c.secret.as_deref().unwrap())),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    // Another client from the same address is not affected.
+    let d = app.create_client("client_secret_basic", json!({})).await;
+    assert_eq!(app.cc_token(&d).await.is_empty(), false);
+
+    // Per address.
+    let app = spawn_with(Options {
+        tweak: Box::new(|c| c.client_auth.max_failures_per_address = 2),
+        ..Default::default()
+    })
+    .await;
+    let c = app.create_client("client_secret_basic", json!({})).await;
+    for id in ["a", "b"] {
+        let r = app.post_form("/token", Some((id, "x")), &[("grant_type", "client_credentials")]).await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = app
+        .post_form(
+            "/token",
+            Some((&c.client_id, c.secret.as_deref().unwrap())),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+}
+
+/// RFC 6749 §2.3.1: the Basic id and secret are form-urlencoded first.
+#[tokio::test]
+async fn basic_credentials_are_form_decoded() {
+    let app = spawn_app().await;
+    let c = app.create_client("client_secret_basic", json!({"client_id": "my.client~1"})).await;
+    let encoded_id: String = form_urlencoded::byte_serialize(c.client_id.as_bytes()).collect();
+    let encoded_id = encoded_id.replace('.', "%2E").replace('~', "%7E");
+    let resp = app
+        .post_form(
+            "/token",
+            Some((&encoded_id, c.secret.as_deref().unwrap())),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn app_jwt_of_seed_002() {
+    let app = spawn_app().await;
+    let c = app.create_client("app_jwt", json!({})).await;
+    let now = netauth_server::state::now();
+    let claims =
+        |exp: i64| json!({"application_id": c.client_id, "iat": now, "jti": random_name(), "exp": exp});
+    let key = c.key.as_ref().unwrap();
+    // Vonage application JWTs usually carry no kid.
+    let jwt = key.sign_jwt(None, Some("JWT"), &claims(now + 900));
+    assert_eq!(key.alg(), SigningAlg::RS256);
+    let resp = app.cc_with_app_jwt(&jwt).await;
+    assert_eq!(resp.status(), 200);
+    let (s, e, _) = error_of(app.cc_with_app_jwt(&jwt).await).await;
+    assert_eq!((s, e.as_str()), (401, "invalid_client"), "jti replay");
+    let resp = app.cc_with_app_jwt(&key.sign_jwt(None, None, &claims(now + 25 * 3600))).await;
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"netauth\"");
+    assert_eq!(error_of(resp).await.1, "invalid_client", "exp beyond 24 h");
+    let mut wrong = claims(now + 60);
+    wrong["application_id"] = "another-app".into();
+    assert_eq!(
+        error_of(app.cc_with_app_jwt(&key.sign_jwt(None, None, &wrong)).await).await.1,
+        "invalid_client"
+    );
+    let mut no_iat = claims(now + 60);
+    no_iat.as_object_mut().unwrap().remove("iat");
+    assert_eq!(
+        error_of(app.cc_with_app_jwt(&key.sign_jwt(None, None, &no_iat)).await).await.1,
+        "invalid_client"
+    );
+}
+
+#[tokio::test]
+async fn jwks_uri_is_cached_and_refreshed_on_unknown_kid_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let (k1, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    let mut j1 = k1.public_jwk_members();
+    j1["kid"] = "k1".into();
+    let mock = mock_jwks(json!({"keys": [j1.clone()]})).await;
+    let c = app.create_client("private_key_jwt", json!({"jwks_uri": mock.url, "jwks": null})).await;
+    let token_with =
+        |k: &SigningKey, kid: &str| k.sign_jwt(Some(kid), None, &assertion_claims(&c.client_id, &app.base));
+    assert_eq!(app.cc_with_assertion(&token_with(&k1, "k1")).await.status(), 200);
+    assert_eq!(app.cc_with_assertion(&token_with(&k1, "k1")).await.status(), 200);
+    assert_eq!(mock.hits.load(Ordering::SeqCst), 1, "cached");
+    // The client rotates to k2 and publishes it: the unknown kid would
+    // trigger a refresh, but the set was fetched less than a minute ago.
+    let (k2, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    let mut j2 = k2.public_jwk_members();
+    j2["kid"] = "k2".into();
+    *mock.set.lock().unwrap() = json!({"keys": [j1, j2]});
+    for _ in 0..5 {
+        assert_eq!(app.cc_with_assertion(&token_with(&k2, "k2")).await.status(), 401);
+    }
+    assert_eq!(mock.hits.load(Ordering::SeqCst), 1, "no refetch within a minute, whatever the kid");
+}
+
+#[tokio::test]
+async fn jwks_uri_refresh_picks_up_a_new_key() {
+    let app = spawn_with(Options {
+        tweak: Box::new(|c| c.client_auth.jwks_refresh_min_secs = 0),
+        ..Default::default()
+    })
+    .await;
+    let (k1, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    let mut j1 = k1.public_jwk_members();
+    j1["kid"] = "k1".into();
+    let mock = mock_jwks(json!({"keys": [j1.clone()]})).await;
+    let c = app.create_client("private_key_jwt", json!({"jwks_uri": mock.url, "jwks": null})).await;
+    let (k2, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    let mut j2 = k2.public_jwk_members();
+    j2["kid"] = "k2".into();
+    assert_eq!(
+        app.cc_with_assertion(&k1.sign_jwt(Some("k1"), None, &assertion_claims(&c.client_id, &app.base)))
+            .await
+            .status(),
+        200
+    );
+    *mock.set.lock().unwrap() = json!({"keys": [j1, j2]});
+    let resp = app
+        .cc_with_assertion(&k2.sign_jwt(Some("k2"), None, &assertion_claims(&c.client_id, &app.base)))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(mock.hits.load(Ordering::SeqCst), 2);
+}
