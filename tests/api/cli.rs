@@ -43,11 +43,11 @@ async fn sandbox_starts_from_nothing_and_serves_seed_004() {
     let file = dir.join("netauth-data/sandbox.json");
     let mut doc: Option<Value> = None;
     for _ in 0..100 {
-        if let Ok(t) = std::fs::read_to_string(&file) {
-            if let Ok(v) = serde_json::from_str(&t) {
-                doc = Some(v);
-                break;
-            }
+        if let Ok(t) = std::fs::read_to_string(&file)
+            && let Ok(v) = serde_json::from_str(&t)
+        {
+            doc = Some(v);
+            break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

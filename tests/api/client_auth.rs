@@ -117,7 +117,8 @@ async fn assertion_claims_are_enforced() {
     let c = jwt_client(&app).await;
     let now = netauth_server::state::now();
     let aud = app.url("/token");
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("iss is another client", Box::new(|v| v["iss"] = "someone-else".into())),
         ("sub is another client", Box::new(|v| v["sub"] = "someone-else".into())),
         ("no iss", Box::new(|v| drop(v.as_object_mut().unwrap().remove("iss")))),
@@ -232,7 +233,8 @@ async fn mixed_or_duplicated_credentials_are_invalid_request() {
     let j = jwt_client(&app).await;
     let secret = c.secret.as_deref().unwrap();
     let assertion = sign(&j, &assertion_claims(&j.client_id, &app.base));
-    let cases: Vec<(Option<(&str, &str)>, Vec<(&str, &str)>)> = vec![
+    type Basic<'a> = Option<(&'a str, &'a str)>;
+    let cases: Vec<(Basic, Vec<(&str, &str)>)> = vec![
         (Some((&c.client_id, secret)), vec![("client_id", &c.client_id), ("client_secret", secret)]),
         (
             Some((&c.client_id, secret)),
@@ -331,7 +333,7 @@ async fn wrong_secret_is_401_and_failures_are_rate_limited() {
     assert!(resp.headers().contains_key("retry-after"));
     // Another client from the same address is not affected.
     let d = app.create_client("client_secret_basic", json!({})).await;
-    assert_eq!(app.cc_token(&d).await.is_empty(), false);
+    assert!(!app.cc_token(&d).await.is_empty());
 
     // Per address.
     let app = spawn_with(Options {

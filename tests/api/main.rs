@@ -2,6 +2,9 @@
 //! real server on a random port, on SQLite or, with
 //! `NETAUTH_TEST_DATABASE_URL`, on PostgreSQL.
 
+// In tests a failed unwrap is a failed test with a backtrace: what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod admin;
 mod cli;
 mod client_auth;

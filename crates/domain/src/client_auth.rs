@@ -196,10 +196,10 @@ fn check_times(claims: &Value, now: UnixTime, skew: i64, max_lifetime: i64) -> R
             return Err(AssertionError::TooLong);
         }
     }
-    if let Some(nbf) = claims.get("nbf") {
-        if nbf.as_i64().ok_or(AssertionError::Claim("nbf"))? > now + skew {
-            return Err(AssertionError::NotYetValid);
-        }
+    if let Some(nbf) = claims.get("nbf")
+        && nbf.as_i64().ok_or(AssertionError::Claim("nbf"))? > now + skew
+    {
+        return Err(AssertionError::NotYetValid);
     }
     Ok(exp)
 }

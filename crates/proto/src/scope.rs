@@ -71,7 +71,7 @@ impl ScopeSet {
     }
     /// The scopes of `self` that are not in `allowed`.
     pub fn not_in<'a>(&'a self, allowed: &'a [String]) -> impl Iterator<Item = &'a Scope> + 'a {
-        self.0.iter().filter(move |s| !allowed.iter().any(|a| *a == s.0))
+        self.0.iter().filter(move |s| !allowed.contains(&s.0))
     }
 }
 

@@ -113,10 +113,10 @@ fn presented_credentials(headers: &HeaderMap, form: &Form) -> Result<Presented, 
         .pop()
         .ok_or_else(|| OAuthReply::from(OAuthError::invalid_client("client authentication required")))?;
     // A client_id parameter next to Basic credentials must name the same client.
-    if let Presented::Basic { client_id, .. } = &p {
-        if form.get("client_id").is_some_and(|id| id != client_id) {
-            return Err(invalid_request("client_id does not match the Basic credentials"));
-        }
+    if let Presented::Basic { client_id, .. } = &p
+        && form.get("client_id").is_some_and(|id| id != client_id)
+    {
+        return Err(invalid_request("client_id does not match the Basic credentials"));
     }
     Ok(p)
 }
@@ -184,7 +184,7 @@ pub async fn authenticate(
                 verify_client_assertion(assertion, &client, set, &audiences, t, skew)
             })
             .await
-            .map_err(|e| fail(e))?;
+            .map_err(&fail)?;
             record_jti(app, &client, &v).await.map_err(|r| match r {
                 Ok(d) => fail(d),
                 Err(store) => store,
@@ -194,7 +194,7 @@ pub async fn authenticate(
             let skew = app.config.client_auth.clock_skew_secs;
             let v = verify_with_keys(app, &client, |set| verify_app_jwt(jwt, &client, set, t, skew))
                 .await
-                .map_err(|e| fail(e))?;
+                .map_err(&fail)?;
             record_jti(app, &client, &v).await.map_err(|r| match r {
                 Ok(d) => fail(d),
                 Err(store) => store,

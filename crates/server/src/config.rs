@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -192,22 +192,6 @@ pub struct SyncConfig {
 impl Default for SyncConfig {
     fn default() -> Self {
         Self { revocation_interval_ms: 1000, janitor_interval_secs: 60 }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            keys: KeysConfig::default(),
-            tokens: TokensConfig::default(),
-            client_auth: ClientAuthConfig::default(),
-            admin: AdminConfig::default(),
-            log: LogConfig::default(),
-            sandbox: SandboxConfig::default(),
-            sync: SyncConfig::default(),
-        }
     }
 }
 

@@ -245,10 +245,10 @@ fn check_client(c: &Client, max_ttl: i64) -> Result<(), ManageError> {
     }
     for (name, ttl) in [("access_token_ttl", c.access_token_ttl), ("refresh_token_ttl", c.refresh_token_ttl)]
     {
-        if let Some(t) = ttl {
-            if t <= 0 || (name == "access_token_ttl" && t > max_ttl) {
-                return Err(invalid(format!("{name} must be between 1 and {max_ttl}")));
-            }
+        if let Some(t) = ttl
+            && (t <= 0 || (name == "access_token_ttl" && t > max_ttl))
+        {
+            return Err(invalid(format!("{name} must be between 1 and {max_ttl}")));
         }
     }
     Ok(())

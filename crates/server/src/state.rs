@@ -138,8 +138,11 @@ impl App {
 /// Bounded: when full, it is cleared, which costs only re-reads.
 pub struct ClientCache {
     ttl: Duration,
-    map: Mutex<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+    map: Mutex<HashMap<String, CachedClient>>,
 }
+
+/// When it was read, and the registration (`None`: no such client).
+type CachedClient = (Instant, Option<Arc<Client>>);
 
 const CLIENT_CACHE_MAX: usize = 200_000;
 
