@@ -139,6 +139,12 @@ pub struct Client {
     pub access_token_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl: Option<i64>,
+    /// CIBA `backchannel_token_delivery_mode`; poll when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_token_delivery_mode: Option<crate::ciba::DeliveryMode>,
+    /// CIBA `backchannel_client_notification_endpoint` (ping and push).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_client_notification_endpoint: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -200,6 +206,8 @@ mod tests {
             id_token_signed_response_alg: SigningAlg::ES256,
             access_token_ttl: None,
             refresh_token_ttl: None,
+            backchannel_token_delivery_mode: None,
+            backchannel_client_notification_endpoint: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -117,7 +117,7 @@ pub fn parse_jwks(v: &Value) -> JwkSet {
 /// Verifies the signature of `jwt` with the client's keys and returns its
 /// claims. The header is parsed by hand first so that `alg: none` and
 /// unknown algorithms are refused before any key is chosen.
-fn verify_signature(jwt: &str, jwks: &JwkSet) -> Result<Value, AssertionError> {
+pub fn verify_signature(jwt: &str, jwks: &JwkSet) -> Result<Value, AssertionError> {
     let header_b64 = jwt.split('.').next().ok_or(AssertionError::Malformed)?;
     let header: Value = crate::crypto::b64url_decode(header_b64)
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -237,6 +237,34 @@ pub fn verify_client_assertion(
     Ok(VerifiedAssertion { jti: jti(&claims)?, exp, claims })
 }
 
+/// A signed authentication request (CIBA Core §7.1.1, CAMARA profile §1.5):
+/// signed by the client, `iss` = client_id, `aud` one of `audiences`, `exp`,
+/// `iat`, `nbf` and `jti` present, lifetime at most 300 s, `iat`/`nbf` not in
+/// the future. Returns the claims, which carry the request's parameters.
+pub fn verify_request_object(
+    jwt: &str,
+    client: &Client,
+    jwks: &JwkSet,
+    audiences: &[&str],
+    now: UnixTime,
+    skew: i64,
+) -> Result<VerifiedAssertion, AssertionError> {
+    let claims = verify_signature(jwt, jwks)?;
+    if str_claim(&claims, "iss")? != client.client_id {
+        return Err(AssertionError::Claim("iss"));
+    }
+    if !aud_matches(&claims, audiences) {
+        return Err(AssertionError::Claim("aud"));
+    }
+    num(&claims, "iat")?;
+    let nbf = num(&claims, "nbf")?;
+    let exp = check_times(&claims, now, skew, MAX_ASSERTION_LIFETIME)?;
+    if exp - nbf > MAX_ASSERTION_LIFETIME {
+        return Err(AssertionError::TooLong);
+    }
+    Ok(VerifiedAssertion { jti: jti(&claims)?, exp, claims })
+}
+
 /// The application JWT of seed 002: RS256 (or any algorithm the registered key
 /// pins), `application_id` = client_id, `iat`, `jti`, `exp` at most 24 h ahead.
 pub fn verify_app_jwt(
@@ -279,6 +307,8 @@ mod tests {
             id_token_signed_response_alg: SigningAlg::ES256,
             access_token_ttl: None,
             refresh_token_ttl: None,
+            backchannel_token_delivery_mode: None,
+            backchannel_client_notification_endpoint: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -84,9 +84,10 @@ pub struct StoredKey {
 
 pub const SEAL_ALG: &str = "A256GCMSIV";
 
-/// The master key that encrypts every stored private key.
+/// The master key that encrypts every stored private key. A second key,
+/// derived from it, makes pairwise subject identifiers.
 #[derive(Clone)]
-pub struct MasterKey(LessSafeKeyBox);
+pub struct MasterKey(LessSafeKeyBox, aws_lc_rs::hmac::Key);
 
 #[derive(Clone)]
 struct LessSafeKeyBox(std::sync::Arc<LessSafeKey>);
@@ -97,7 +98,10 @@ impl MasterKey {
             return Err(KeyError::BadMasterKey);
         }
         let k = UnboundKey::new(&AES_256_GCM_SIV, b).map_err(|_| KeyError::BadMasterKey)?;
-        Ok(Self(LessSafeKeyBox(std::sync::Arc::new(LessSafeKey::new(k)))))
+        let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b);
+        let pairwise = aws_lc_rs::hmac::sign(&derive, b"netauth pairwise subject v1");
+        let pairwise = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, pairwise.as_ref());
+        Ok(Self(LessSafeKeyBox(std::sync::Arc::new(LessSafeKey::new(k))), pairwise))
     }
 
     /// Accepts standard or URL-safe base64, padded or not.
@@ -110,6 +114,17 @@ impl MasterKey {
             .or_else(|_| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')))
             .map_err(|_| KeyError::BadMasterKey)?;
         Self::from_bytes(&b)
+    }
+
+    /// A pairwise pseudonymous `sub` (OIDC Core §8.1): the same subscriber
+    /// gets a different, stable identifier in each sector (client), which
+    /// cannot be reversed or correlated across clients without this key.
+    pub fn pairwise_sub(&self, sector: &str, subscriber_id: &str) -> String {
+        let mut msg = Vec::with_capacity(sector.len() + subscriber_id.len() + 1);
+        msg.extend_from_slice(sector.as_bytes());
+        msg.push(0);
+        msg.extend_from_slice(subscriber_id.as_bytes());
+        b64url(aws_lc_rs::hmac::sign(&self.1, &msg).as_ref())
     }
 
     pub fn generate_base64() -> String {

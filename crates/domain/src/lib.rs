@@ -2,11 +2,14 @@
 //! revocation. Pure logic: time is passed in (`now`, Unix seconds), randomness
 //! comes from the OS generator, and nothing here does IO.
 
+pub mod ciba;
 pub mod client;
 pub mod client_auth;
+pub mod consent;
 pub mod crypto;
 pub mod keys;
 pub mod revocation;
+pub mod subscriber;
 pub mod token;
 
 /// Seconds since the Unix epoch. Every domain function takes it as `now`.

@@ -22,6 +22,14 @@ pub enum RevocationKind {
     Grant,
     /// Every token of a client issued before `issued_before` (suspension, deletion).
     Client,
+    /// Every token of one client about one subscriber issued before
+    /// `issued_before` (consent revoked). Value: `subject_key(client, sub)`.
+    Subject,
+}
+
+/// The value of a `Subject` revocation.
+pub fn subject_key(client_id: &str, subscriber_id: &str) -> String {
+    format!("{client_id} {subscriber_id}")
 }
 
 impl RevocationKind {
@@ -30,6 +38,7 @@ impl RevocationKind {
             Self::Token => "token",
             Self::Grant => "grant",
             Self::Client => "client",
+            Self::Subject => "subject",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -37,6 +46,7 @@ impl RevocationKind {
             "token" => Some(Self::Token),
             "grant" => Some(Self::Grant),
             "client" => Some(Self::Client),
+            "subject" => Some(Self::Subject),
             _ => None,
         }
     }
@@ -82,6 +92,7 @@ impl RevocationSet {
         hit(RevocationKind::Token, &c.jti)
             || hit(RevocationKind::Client, &c.client_id)
             || c.grant_id.as_deref().is_some_and(|g| hit(RevocationKind::Grant, g))
+            || c.sub.as_deref().is_some_and(|s| hit(RevocationKind::Subject, &subject_key(&c.client_id, s)))
     }
 
     pub fn prune(&mut self, now: UnixTime) {

@@ -8,11 +8,15 @@
 pub mod camara;
 pub mod error;
 pub mod form;
+pub mod login_hint;
+pub mod purpose;
 pub mod scope;
 pub mod token_request;
 
 pub use camara::CamaraError;
 pub use error::{OAuthError, OAuthErrorCode};
 pub use form::Form;
+pub use login_hint::{LoginHint, Msisdn};
+pub use purpose::{Purpose, PurposeScopes};
 pub use scope::{Scope, ScopeSet};
 pub use token_request::{GrantType, TokenRequest};

@@ -44,6 +44,10 @@ impl GrantType {
 pub enum TokenRequest {
     /// RFC 6749 §4.4.2.
     ClientCredentials { scope: Option<ScopeSet> },
+    /// CIBA Core §10.1.
+    Ciba { auth_req_id: String },
+    /// RFC 6749 §6.
+    RefreshToken { refresh_token: String, scope: Option<ScopeSet> },
 }
 
 impl TokenRequest {
@@ -62,6 +66,11 @@ impl TokenRequest {
                 let scope = form.get("scope").map(ScopeSet::parse).transpose()?;
                 Ok(Self::ClientCredentials { scope })
             }
+            GrantType::Ciba => Ok(Self::Ciba { auth_req_id: form.require("auth_req_id")?.to_owned() }),
+            GrantType::RefreshToken => Ok(Self::RefreshToken {
+                refresh_token: form.require("refresh_token")?.to_owned(),
+                scope: form.get("scope").map(ScopeSet::parse).transpose()?,
+            }),
             other => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 format!("grant_type `{}` is not supported", other.as_str()),
@@ -72,6 +81,8 @@ impl TokenRequest {
     pub fn grant_type(&self) -> GrantType {
         match self {
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::Ciba { .. } => GrantType::Ciba,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
         }
     }
 }

@@ -52,6 +52,7 @@ pub async fn build_state(
             .user_agent(concat!("netauth/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the HTTP client")?,
+        network: Arc::new(crate::network::SandboxNetwork { store: store.clone() }),
         store,
         master,
         config,
@@ -105,6 +106,7 @@ pub fn router(app: AppState) -> Router {
     r = route(r, routes::JWKS, get(oauth::discovery::jwks_get));
     r = route(r, routes::TOKEN, post(oauth::token::token_post));
     r = route(r, routes::G2P_TOKEN, post(oauth::token::g2p_token_post));
+    r = route(r, routes::BC_AUTHORIZE, post(oauth::ciba::bc_authorize_post));
     r = route(r, routes::INTROSPECT, post(oauth::introspect::introspect_post));
     r = route(r, routes::REVOKE, post(oauth::introspect::revoke_post));
     r = route(r, routes::HEALTHZ, get(ops::healthz_get));

@@ -349,6 +349,8 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
                 id_token_signed_response_alg: id_token_alg,
                 access_token_ttl,
                 refresh_token_ttl: None,
+                backchannel_token_delivery_mode: None,
+                backchannel_client_notification_endpoint: None,
             };
             print_json(&manage::create_client(store, req, max_ttl).await?)
         }

@@ -21,6 +21,34 @@ pub struct Config {
     pub log: LogConfig,
     pub sandbox: SandboxConfig,
     pub sync: SyncConfig,
+    pub ciba: CibaConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CibaConfig {
+    /// Lifetime of an `auth_req_id` (the `expires_in` of `/bc-authorize`).
+    pub auth_req_ttl_secs: i64,
+    /// Minimum polling interval given to clients (`interval`).
+    pub interval_secs: i64,
+    /// Pending handset prompts one subscriber may have at once; past that,
+    /// new requests for them are refused.
+    pub max_pending_prompts: u32,
+    /// Ping/push notification attempts before giving up (with backoff).
+    pub notification_attempts: u32,
+    pub notification_timeout_secs: u64,
+}
+
+impl Default for CibaConfig {
+    fn default() -> Self {
+        Self {
+            auth_req_ttl_secs: 120,
+            interval_secs: 2,
+            max_pending_prompts: 5,
+            notification_attempts: 4,
+            notification_timeout_secs: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,11 +130,22 @@ pub struct TokensConfig {
     /// Upper bound for any client's access-token lifetime.
     pub max_access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
+    /// Refresh-token lifetime when the client sets none.
+    pub refresh_token_ttl_secs: i64,
+    /// A rotated refresh token used again within this many seconds (parallel
+    /// refreshes) still works; later reuse revokes the whole family.
+    pub refresh_reuse_grace_secs: i64,
 }
 
 impl Default for TokensConfig {
     fn default() -> Self {
-        Self { access_token_ttl_secs: 3600, max_access_token_ttl_secs: 86400, id_token_ttl_secs: 3600 }
+        Self {
+            access_token_ttl_secs: 3600,
+            max_access_token_ttl_secs: 86400,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 86400,
+            refresh_reuse_grace_secs: 0,
+        }
     }
 }
 
@@ -285,6 +324,12 @@ impl Config {
         }
         if self.client_auth.clock_skew_secs < 0 || self.client_auth.clock_skew_secs > 300 {
             return bad("client_auth.clock_skew_secs", "must be between 0 and 300");
+        }
+        if self.ciba.auth_req_ttl_secs <= 0 || self.ciba.interval_secs <= 0 {
+            return bad("ciba", "auth_req_ttl_secs and interval_secs must be positive");
+        }
+        if self.tokens.refresh_token_ttl_secs <= 0 || self.tokens.refresh_reuse_grace_secs < 0 {
+            return bad("tokens.refresh_token_ttl_secs", "must be positive (and the grace not negative)");
         }
         if self.sync.revocation_interval_ms == 0 || self.sync.janitor_interval_secs == 0 {
             return bad("sync", "intervals must be positive");

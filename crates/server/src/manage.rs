@@ -2,6 +2,7 @@
 //! validate the same way and both revoke tokens on suspension and deletion.
 
 use crate::state::now;
+use netauth_domain::ciba::DeliveryMode;
 use netauth_domain::client::{
     AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg, generate_client_id,
 };
@@ -69,6 +70,12 @@ pub struct NewClient {
     pub access_token_ttl: Option<i64>,
     #[serde(default)]
     pub refresh_token_ttl: Option<i64>,
+    /// CIBA delivery mode: poll (default), ping or push.
+    #[serde(default)]
+    pub backchannel_token_delivery_mode: Option<DeliveryMode>,
+    /// Where ping and push notifications go.
+    #[serde(default)]
+    pub backchannel_client_notification_endpoint: Option<String>,
 }
 
 /// Changes to a client; absent fields stay as they are.
@@ -88,6 +95,8 @@ pub struct ClientPatch {
     pub id_token_signed_response_alg: Option<SigningAlg>,
     pub access_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    pub backchannel_token_delivery_mode: Option<DeliveryMode>,
+    pub backchannel_client_notification_endpoint: Option<String>,
 }
 
 /// A client as the admin API and CLI show it: secrets by id only.
@@ -124,6 +133,8 @@ pub struct ClientNoSecrets {
     pub id_token_signed_response_alg: SigningAlg,
     pub access_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
+    pub backchannel_token_delivery_mode: Option<DeliveryMode>,
+    pub backchannel_client_notification_endpoint: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -146,6 +157,8 @@ impl From<&Client> for ClientView {
                 id_token_signed_response_alg: c.id_token_signed_response_alg,
                 access_token_ttl: c.access_token_ttl,
                 refresh_token_ttl: c.refresh_token_ttl,
+                backchannel_token_delivery_mode: c.backchannel_token_delivery_mode,
+                backchannel_client_notification_endpoint: c.backchannel_client_notification_endpoint.clone(),
                 created_at: c.created_at,
                 updated_at: c.updated_at,
             },
@@ -243,6 +256,21 @@ fn check_client(c: &Client, max_ttl: i64) -> Result<(), ManageError> {
     if uses_keys && c.jwks.is_none() && c.jwks_uri.is_none() {
         return Err(invalid(format!("{} needs jwks or jwks_uri", c.token_endpoint_auth_method.as_str())));
     }
+    match (c.backchannel_token_delivery_mode, &c.backchannel_client_notification_endpoint) {
+        (Some(DeliveryMode::Ping | DeliveryMode::Push), None) => {
+            return Err(invalid("ping and push need backchannel_client_notification_endpoint"));
+        }
+        (_, Some(e)) => {
+            let u = reqwest::Url::parse(e)
+                .map_err(|_| invalid("backchannel_client_notification_endpoint is not a URL"))?;
+            if u.scheme() != "https" && !(u.scheme() == "http" && is_loopback_host(&u)) {
+                return Err(invalid(
+                    "backchannel_client_notification_endpoint must be https (http only on loopback)",
+                ));
+            }
+        }
+        _ => {}
+    }
     for (name, ttl) in [("access_token_ttl", c.access_token_ttl), ("refresh_token_ttl", c.refresh_token_ttl)]
     {
         if let Some(t) = ttl
@@ -274,6 +302,8 @@ pub fn build_client(req: NewClient, max_ttl: i64) -> Result<(Client, Option<Stri
         id_token_signed_response_alg: req.id_token_signed_response_alg.unwrap_or_default(),
         access_token_ttl: req.access_token_ttl,
         refresh_token_ttl: req.refresh_token_ttl,
+        backchannel_token_delivery_mode: req.backchannel_token_delivery_mode,
+        backchannel_client_notification_endpoint: req.backchannel_client_notification_endpoint,
         created_at: t,
         updated_at: t,
     };
@@ -359,6 +389,12 @@ pub async fn patch_client(
     }
     if let Some(v) = p.refresh_token_ttl {
         c.refresh_token_ttl = Some(v);
+    }
+    if let Some(v) = p.backchannel_token_delivery_mode {
+        c.backchannel_token_delivery_mode = Some(v);
+    }
+    if let Some(v) = p.backchannel_client_notification_endpoint {
+        c.backchannel_client_notification_endpoint = Some(v);
     }
     check_client(&c, max_ttl)?;
     save(store, &mut c).await?;

@@ -34,6 +34,10 @@ pub const TOKEN: Endpoint = Endpoint {
 /// (`timestamp` required, `message_id` and `accept-language` accepted).
 pub const G2P_TOKEN: Endpoint = Endpoint { path: "/oauth2/client/token", aliases: &[] };
 
+/// CIBA's backchannel authentication endpoint; seed 000 calls it
+/// `/apigateway/bc-authorize`.
+pub const BC_AUTHORIZE: Endpoint = Endpoint { path: "/bc-authorize", aliases: &["/apigateway/bc-authorize"] };
+
 pub const INTROSPECT: Endpoint = Endpoint { path: "/introspect", aliases: &[] };
 pub const REVOKE: Endpoint = Endpoint { path: "/revoke", aliases: &[] };
 

@@ -36,6 +36,7 @@ pub struct App {
     pub limiter: FailureLimiter,
     pub metrics: Metrics,
     pub http: reqwest::Client,
+    pub network: Arc<dyn crate::network::Network>,
 }
 
 impl App {

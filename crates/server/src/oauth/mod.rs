@@ -1,7 +1,9 @@
 //! OAuth 2.0 / OIDC endpoints.
 
+pub mod ciba;
 pub mod discovery;
 pub mod introspect;
+pub mod issue;
 pub mod token;
 
 use crate::errors::OAuthReply;

@@ -22,12 +22,13 @@ use serde::Serialize;
 use std::net::SocketAddr;
 
 /// The grant types this build implements.
-pub const IMPLEMENTED_GRANTS: &[GrantType] = &[GrantType::ClientCredentials];
+pub const IMPLEMENTED_GRANTS: &[GrantType] =
+    &[GrantType::ClientCredentials, GrantType::Ciba, GrantType::RefreshToken];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: std::borrow::Cow<'static, str>,
     /// A JSON number: RFC 6749 §5.1 clients reject a string.
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +111,10 @@ async fn token(
     }
     let resp = match request {
         TokenRequest::ClientCredentials { scope } => issue_client_credentials(app, &client, scope)?,
+        TokenRequest::Ciba { auth_req_id } => crate::oauth::ciba::poll(app, &client, &auth_req_id).await?,
+        TokenRequest::RefreshToken { refresh_token, scope } => {
+            refresh(app, &client, &refresh_token, scope).await?
+        }
     };
     Metrics::inc(&app.metrics.tokens_issued);
     Ok(reply(resp))
@@ -138,12 +143,92 @@ fn issue_client_credentials(
     let access_token = seal_access_token(&app.key_ring(), &claims);
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: ttl,
         scope: (!claims.scope.is_empty()).then_some(claims.scope),
         refresh_token: None,
         id_token: None,
     })
+}
+
+/// The refresh grant (RFC 6749 §6) with rotation: every use returns a new
+/// refresh token; a rotated one presented again (after the grace window)
+/// revokes the whole family and the access tokens issued from it
+/// (SECURITY.md 13). No new tokens after consent revocation or subscriber
+/// deactivation (CAMARA profile §1.9).
+async fn refresh(
+    app: &AppState,
+    client: &Client,
+    token: &str,
+    scope: Option<ScopeSet>,
+) -> Result<TokenResponse, OAuthReply> {
+    use netauth_domain::revocation::RevocationKind;
+    let invalid = || OAuthReply::from(OAuthError::invalid_grant("invalid, expired or revoked refresh token"));
+    if token.len() > 256 {
+        return Err(invalid());
+    }
+    let hash = crate::oauth::ciba::hash_id(token);
+    let t = now();
+    let rec = app.store.get_refresh_token(&hash).await?.ok_or_else(invalid)?;
+    if rec.client_id != client.client_id || rec.revoked || rec.expires_at <= t {
+        return Err(invalid());
+    }
+    let rotated = app.store.rotate_refresh_token(&hash, t).await?;
+    if rotated.is_none() {
+        // Already rotated: a parallel refresh within the grace window is
+        // tolerated; anything else is a replay.
+        let grace = app.config.tokens.refresh_reuse_grace_secs;
+        let fresh_reuse = app
+            .store
+            .get_refresh_token(&hash)
+            .await?
+            .and_then(|r| r.rotated_at)
+            .is_some_and(|at| grace > 0 && t - at <= grace);
+        if !fresh_reuse {
+            app.store.revoke_refresh_family(&rec.family_id).await?;
+            app.revoke(RevocationKind::Grant, &rec.family_id, t, t + app.max_token_lifetime()).await?;
+            tracing::warn!(client_id = %client.client_id, "refresh token reuse: family revoked");
+            return Err(invalid());
+        }
+    }
+    let granted: Vec<String> = rec.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let scopes = match scope {
+        Some(asked) => {
+            if let Some(bad) = asked.iter().find(|s| !granted.iter().any(|g| g == s.as_str())) {
+                return Err(OAuthError::invalid_scope(format!("scope `{bad}` was not granted")).into());
+            }
+            // offline_access stays: the response carries a new refresh token.
+            let mut v: Vec<String> = asked.iter().map(|s| s.to_string()).collect();
+            if !v.iter().any(|s| s == "offline_access") {
+                v.push("offline_access".into());
+            }
+            v.sort();
+            v
+        }
+        None => granted,
+    };
+    let subscriber =
+        app.network.subscriber(&rec.subscriber_id).await?.filter(|s| s.is_active()).ok_or_else(invalid)?;
+    if let Some(purpose) = &rec.purpose {
+        match crate::consent::evaluate(app, &client.client_id, &subscriber.id, purpose, &scopes).await {
+            Ok(crate::consent::ConsentOutcome::Granted) => {}
+            _ => return Err(OAuthError::invalid_grant("consent for this grant is no longer given").into()),
+        }
+    }
+    Ok(crate::oauth::issue::issue_user_tokens(
+        app,
+        crate::oauth::issue::UserGrant {
+            client,
+            subscriber: &subscriber,
+            scopes,
+            purpose: rec.purpose.clone(),
+            amr: rec.amr.clone(),
+            auth_time: rec.created_at,
+            family_id: Some(rec.family_id.clone()),
+            id_token_extra: None,
+        },
+    )
+    .await?)
 }
 
 #[cfg(test)]

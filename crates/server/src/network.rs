@@ -1,0 +1,76 @@
+//! The Network: who is behind a number, an address and port, or an operator
+//! token, and how to reach the subscriber's handset. netauth asks only this
+//! trait; the sandbox implements it from the Store's tables, and a real
+//! operator plugs its own systems (HLR/HSS lookups, CGNAT logs, a TS.43
+//! entitlement server, a push/USSD gateway) in behind it.
+
+use async_trait::async_trait;
+use netauth_domain::UnixTime;
+use netauth_domain::ciba::Prompt;
+use netauth_domain::crypto::{b64url, sha256};
+use netauth_domain::subscriber::Subscriber;
+use netauth_proto::LoginHint;
+use netauth_store::{Store, StoreError};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+#[async_trait]
+pub trait Network: Send + Sync {
+    /// The active subscriber a `login_hint` designates, if exactly one does.
+    async fn resolve_hint(&self, hint: &LoginHint, now: UnixTime) -> Result<Option<Subscriber>, StoreError>;
+    /// The active subscriber holding `ip` (and `port`, under CGNAT).
+    async fn resolve_address(&self, ip: IpAddr, port: Option<u16>) -> Result<Option<Subscriber>, StoreError>;
+    async fn subscriber(&self, id: &str) -> Result<Option<Subscriber>, StoreError>;
+    /// Delivers a prompt to the subscriber's handset (push, USSD, SMS…).
+    async fn notify_handset(&self, subscriber: &Subscriber, prompt: &Prompt);
+}
+
+/// The sandbox network: the Store's subscriber tables; handsets are the
+/// simulator pages, which read pending prompts themselves.
+pub struct SandboxNetwork {
+    pub store: Arc<dyn Store>,
+}
+
+/// IPv4-mapped IPv6 addresses are their IPv4 address.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+#[async_trait]
+impl Network for SandboxNetwork {
+    async fn resolve_hint(&self, hint: &LoginHint, now: UnixTime) -> Result<Option<Subscriber>, StoreError> {
+        let s = match hint {
+            LoginHint::Tel(m) => self.store.subscriber_by_msisdn(m.as_str()).await?,
+            LoginHint::IpPort { ip, port } => return self.resolve_address(*ip, *port).await,
+            LoginHint::OperatorToken(t) => {
+                let hash = b64url(&sha256(t.as_bytes()));
+                match self.store.consume_operator_token(&hash, now).await? {
+                    Some(rec) => self.store.get_subscriber(&rec.subscriber_id).await?,
+                    None => None,
+                }
+            }
+        };
+        Ok(s.filter(Subscriber::is_active))
+    }
+
+    async fn resolve_address(&self, ip: IpAddr, port: Option<u16>) -> Result<Option<Subscriber>, StoreError> {
+        let ip = canonical_ip(ip).to_string();
+        // Two rows for one address without a port is ambiguous (CGNAT): no one.
+        let mut found = self.store.subscribers_by_address(&ip, port, 2).await?;
+        if found.len() != 1 {
+            return Ok(None);
+        }
+        Ok(found.pop().filter(Subscriber::is_active))
+    }
+
+    async fn subscriber(&self, id: &str) -> Result<Option<Subscriber>, StoreError> {
+        self.store.get_subscriber(id).await
+    }
+
+    async fn notify_handset(&self, subscriber: &Subscriber, prompt: &Prompt) {
+        tracing::info!(msisdn = %subscriber.msisdn, prompt = %prompt.id, kind = %prompt.kind, "sandbox handset prompt");
+    }
+}
