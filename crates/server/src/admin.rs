@@ -345,4 +345,5 @@ pub fn router() -> axum::Router<AppState> {
         .route("/keys", get(keys_get))
         .route("/keys/rotate", post(keys_rotate_post))
         .route("/openapi.json", get(openapi_get))
+        .merge(crate::admin_network::router())
 }

@@ -115,6 +115,7 @@ pub fn router(app: AppState) -> Router {
     r = r.nest(routes::ADMIN_BASE, admin::router());
     if app.sandbox() {
         r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
+        r = r.merge(crate::sandbox_api::router()).merge(crate::pages::router());
     }
     let limits = &app.config.server;
     r.fallback(not_found)

@@ -411,7 +411,8 @@ async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let app = crate::app::build_state(config, store, master).await?;
     let clients = crate::sandbox::load_demo_data(&app, &data_dir, &secrets).await?;
-    let doc = crate::sandbox::describe(&app, &app.config.admin.token, &data_dir, &clients);
+    let subscribers = crate::sandbox::load_demo_network(&app).await?;
+    let doc = crate::sandbox::describe(&app, &app.config.admin.token, &data_dir, &clients, &subscribers);
     std::fs::write(data_dir.join("sandbox.json"), serde_json::to_string_pretty(&doc)?)?;
     eprint!("{}", crate::sandbox::banner(&doc));
     crate::app::serve(app, listener).await

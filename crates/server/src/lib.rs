@@ -8,6 +8,7 @@
 //! ```
 
 pub mod admin;
+pub mod admin_network;
 pub mod app;
 pub mod cli;
 pub mod client_auth;
@@ -23,7 +24,9 @@ pub mod metrics;
 pub mod network;
 pub mod oauth;
 pub mod ops;
+pub mod pages;
 pub mod resource;
 pub mod routes;
 pub mod sandbox;
+pub mod sandbox_api;
 pub mod state;

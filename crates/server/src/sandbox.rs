@@ -15,8 +15,12 @@ use anyhow::Context;
 use axum::Json;
 use base64::Engine;
 use netauth_domain::client::{AuthMethod, ClientSecret, SigningAlg};
+use netauth_domain::consent::LegalBasisRule;
 use netauth_domain::crypto::{b64url, sha256};
 use netauth_domain::keys::{SigningKey, jwk_thumbprint};
+use netauth_domain::subscriber::{
+    AddressAssignment, HandsetPolicy, Operator, SimRecord, Subscriber, SubscriberStatus,
+};
 use netauth_proto::GrantType;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -133,6 +137,7 @@ pub struct DemoClient {
     pub alg: Option<&'static str>,
     pub grant_types: Vec<&'static str>,
     pub scopes: Vec<String>,
+    pub purposes: Vec<&'static str>,
     /// What the client is set up for.
     pub purpose: &'static str,
 }
@@ -148,7 +153,21 @@ struct DemoSpec {
     scopes: &'static [&'static str],
     ttl: Option<i64>,
     purpose: &'static str,
+    grants: &'static [GrantType],
+    purposes: &'static [&'static str],
 }
+
+const CC: &[GrantType] = &[GrantType::ClientCredentials];
+const CIBA: &[GrantType] = &[GrantType::Ciba, GrantType::RefreshToken];
+const CAMARA_SCOPES: &[&str] = &[
+    "sim-swap",
+    "sim-swap:check",
+    "sim-swap:retrieve-date",
+    "number-verification:verify",
+    "number-verification:device-phone-number:read",
+];
+const CAMARA_PURPOSES: &[&str] =
+    &["dpv:FraudPreventionAndDetection", "dpv:RequestedServiceProvision", "dpv:IdentityVerification"];
 
 const DEMO_CLIENTS: &[DemoSpec] = &[
     DemoSpec {
@@ -158,6 +177,8 @@ const DEMO_CLIENTS: &[DemoSpec] = &[
         key_alg: None,
         scopes: G2P_SCOPES,
         ttl: Some(36000),
+        grants: CC,
+        purposes: &[],
         purpose: "seed 004: client_credentials with client_secret_post at /oauth2/client/token (timestamp header)",
     },
     DemoSpec {
@@ -167,6 +188,8 @@ const DEMO_CLIENTS: &[DemoSpec] = &[
         key_alg: None,
         scopes: G2P_SCOPES,
         ttl: None,
+        grants: CC,
+        purposes: &[],
         purpose: "client_credentials with client_secret_basic at /token",
     },
     DemoSpec {
@@ -176,6 +199,8 @@ const DEMO_CLIENTS: &[DemoSpec] = &[
         key_alg: Some(SigningAlg::ES256),
         scopes: G2P_SCOPES,
         ttl: None,
+        grants: CC,
+        purposes: &[],
         purpose: "client_credentials with private_key_jwt (ES256 assertion, aud = token endpoint URL)",
     },
     DemoSpec {
@@ -185,7 +210,31 @@ const DEMO_CLIENTS: &[DemoSpec] = &[
         key_alg: Some(SigningAlg::RS256),
         scopes: G2P_SCOPES,
         ttl: None,
+        grants: CC,
+        purposes: &[],
         purpose: "client_credentials with an RS256 application JWT in Authorization: Bearer",
+    },
+    DemoSpec {
+        id: "demo-ciba",
+        name: "CIBA demo (seed 000)",
+        method: AuthMethod::ClientSecretBasic,
+        key_alg: None,
+        scopes: CAMARA_SCOPES,
+        ttl: None,
+        grants: CIBA,
+        purposes: CAMARA_PURPOSES,
+        purpose: "seed 000: CIBA at /apigateway/bc-authorize and /apigateway/token with client_secret_basic",
+    },
+    DemoSpec {
+        id: "demo-ciba-jwt",
+        name: "CIBA demo, CAMARA profile (private_key_jwt)",
+        method: AuthMethod::PrivateKeyJwt,
+        key_alg: Some(SigningAlg::ES256),
+        scopes: CAMARA_SCOPES,
+        ttl: None,
+        grants: CIBA,
+        purposes: CAMARA_PURPOSES,
+        purpose: "CAMARA profile: CIBA with private_key_jwt and signed authentication requests",
     },
 ];
 
@@ -206,8 +255,9 @@ pub async fn load_demo_data(
                 client_id: Some(spec.id.into()),
                 name: spec.name.into(),
                 token_endpoint_auth_method: spec.method,
-                grant_types: Some(vec![GrantType::ClientCredentials]),
+                grant_types: Some(spec.grants.to_vec()),
                 scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
+                purposes: spec.purposes.iter().map(|s| s.to_string()).collect(),
                 jwks: key.as_ref().map(|(_, jwks, _)| jwks.clone()),
                 access_token_ttl: spec.ttl,
                 ..Default::default()
@@ -231,8 +281,9 @@ pub async fn load_demo_data(
             private_key_file: key.as_ref().map(|(p, _, _)| p.clone()),
             kid: key.as_ref().map(|(_, _, k)| k.clone()),
             alg: spec.key_alg.map(|a| a.as_str()),
-            grant_types: vec![GrantType::ClientCredentials.as_str()],
+            grant_types: spec.grants.iter().map(|g| g.as_str()).collect(),
             scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
+            purposes: spec.purposes.to_vec(),
             purpose: spec.purpose,
         });
     }
@@ -240,7 +291,13 @@ pub async fn load_demo_data(
 }
 
 /// The document written to `sandbox.json`.
-pub fn describe(app: &AppState, admin_token: &str, data_dir: &Path, clients: &[DemoClient]) -> Value {
+pub fn describe(
+    app: &AppState,
+    admin_token: &str,
+    data_dir: &Path,
+    clients: &[DemoClient],
+    subscribers: &[Value],
+) -> Value {
     let url = |e: routes::Endpoint| format!("{}{}", app.issuer, e.path);
     json!({
         "issuer": app.issuer,
@@ -250,6 +307,7 @@ pub fn describe(app: &AppState, admin_token: &str, data_dir: &Path, clients: &[D
             "discovery": url(routes::OPENID_CONFIGURATION),
             "jwks": url(routes::JWKS),
             "token": url(routes::TOKEN),
+            "bc_authorize": url(routes::BC_AUTHORIZE),
             "g2p_token": url(routes::G2P_TOKEN),
             "introspect": url(routes::INTROSPECT),
             "revoke": url(routes::REVOKE),
@@ -259,6 +317,7 @@ pub fn describe(app: &AppState, admin_token: &str, data_dir: &Path, clients: &[D
             "metrics": url(routes::METRICS),
         },
         "clients": clients,
+        "subscribers": subscribers,
     })
 }
 
@@ -293,4 +352,165 @@ pub fn banner(doc: &Value) -> String {
     }
     s.push_str(&format!("\n  all of this is in {}/sandbox.json\n\n", g("/data_dir")));
     s
+}
+
+/// A demo subscriber: number, where its "phone" is, SIM history, policy.
+struct DemoSubscriber {
+    msisdn: &'static str,
+    operator: &'static str,
+    addresses: &'static [(&'static str, u16, u16)],
+    /// Days ago each SIM was activated (oldest first).
+    sims_days_ago: &'static [i64],
+    policy: HandsetPolicy,
+}
+
+const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
+    // Seed 000's subscriber: approves, so the seed's curls work as written.
+    DemoSubscriber {
+        msisdn: "+34655555555",
+        operator: "demo-es",
+        addresses: &[],
+        sims_days_ago: &[900, 2],
+        policy: HandsetPolicy::AutoApprove,
+    },
+    // The CAMARA profile's example number: asks on the handset.
+    DemoSubscriber {
+        msisdn: "+34666666666",
+        operator: "demo-es",
+        addresses: &[],
+        sims_days_ago: &[700],
+        policy: HandsetPolicy::Ask,
+    },
+    DemoSubscriber {
+        msisdn: "+34677777777",
+        operator: "demo-es",
+        addresses: &[],
+        sims_days_ago: &[400],
+        policy: HandsetPolicy::AutoDeny,
+    },
+    // Behind CGNAT: 80.90.34.2, two port ranges, two subscribers.
+    DemoSubscriber {
+        msisdn: "+34611111111",
+        operator: "demo-es",
+        addresses: &[("80.90.34.2", 16000, 16999)],
+        sims_days_ago: &[300],
+        policy: HandsetPolicy::AutoApprove,
+    },
+    DemoSubscriber {
+        msisdn: "+34611111112",
+        operator: "demo-es",
+        addresses: &[("80.90.34.2", 17000, 17999)],
+        sims_days_ago: &[300],
+        policy: HandsetPolicy::AutoApprove,
+    },
+    DemoSubscriber {
+        msisdn: "+34622222222",
+        operator: "demo-es",
+        addresses: &[("2001:db8::1", 0, 65535)],
+        sims_days_ago: &[100],
+        policy: HandsetPolicy::AutoApprove,
+    },
+    DemoSubscriber {
+        msisdn: "+4790000001",
+        operator: "demo-no",
+        addresses: &[],
+        sims_days_ago: &[50],
+        policy: HandsetPolicy::Ask,
+    },
+];
+
+/// Loopback "phones": tests bind to 127.10.0.N to be subscriber N.
+const LOOPBACK_PHONES: u8 = 10;
+
+fn loopback_msisdn(n: u8) -> String {
+    format!("+346000000{n:02}")
+}
+
+/// Operators, subscribers and legal bases of the simulated network, loaded
+/// once: a later start leaves what the developer changed alone.
+pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
+    let t = crate::state::now();
+    for (id, name, country, range) in
+        [("demo-es", "Demo Telecom España", "ES", "+34"), ("demo-no", "Demo Telecom Norge", "NO", "+47")]
+    {
+        if app.store.get_operator(id).await?.is_none() {
+            app.store
+                .upsert_operator(&Operator {
+                    id: id.into(),
+                    name: name.into(),
+                    country: country.into(),
+                    number_ranges: vec![range.into()],
+                })
+                .await?;
+        }
+    }
+    let mut all: Vec<(String, &str, Vec<AddressAssignment>, Vec<i64>, HandsetPolicy)> = DEMO_SUBSCRIBERS
+        .iter()
+        .map(|d| {
+            let addrs = d
+                .addresses
+                .iter()
+                .map(|(ip, a, b)| AddressAssignment { ip: (*ip).into(), port_start: *a, port_end: *b })
+                .collect();
+            (d.msisdn.to_owned(), d.operator, addrs, d.sims_days_ago.to_vec(), d.policy)
+        })
+        .collect();
+    for n in 1..=LOOPBACK_PHONES {
+        let addr = AddressAssignment { ip: format!("127.10.0.{n}"), port_start: 0, port_end: u16::MAX };
+        all.push((loopback_msisdn(n), "demo-es", vec![addr], vec![200], HandsetPolicy::AutoApprove));
+    }
+    let mut described = Vec::new();
+    for (msisdn, operator, addresses, sims, policy) in all {
+        if app.store.subscriber_by_msisdn(&msisdn).await?.is_none() {
+            let sims = sims
+                .iter()
+                .enumerate()
+                .map(|(i, d)| SimRecord {
+                    sim_id: format!("8934{}{i:02}", &msisdn[3..]),
+                    activated_at: t - d * 86400,
+                })
+                .collect();
+            app.store
+                .insert_subscriber(&Subscriber {
+                    id: format!("sub_{}", netauth_domain::crypto::random_token::<12>()),
+                    msisdn: msisdn.clone(),
+                    operator_id: operator.into(),
+                    status: SubscriberStatus::Active,
+                    sims,
+                    addresses: addresses.clone(),
+                    handset_policy: policy,
+                    created_at: t,
+                })
+                .await?;
+        }
+        described.push(json!({
+            "phone_number": msisdn,
+            "addresses": addresses,
+            "handset_policy": policy,
+            "handset": format!("{}/sandbox/handset/{}", app.issuer, msisdn),
+        }));
+    }
+    if app.store.list_legal_bases().await?.is_empty() {
+        use netauth_domain::consent::{ConsentCapture, LegalBasis};
+        let rule = |scope: &str, purpose: &str, basis, capture| LegalBasisRule {
+            scope: scope.into(),
+            purpose: purpose.into(),
+            basis,
+            capture,
+        };
+        let fraud = "dpv:FraudPreventionAndDetection";
+        let mut rules = Vec::new();
+        for s in ["sim-swap", "sim-swap:check", "sim-swap:retrieve-date"] {
+            rules.push(rule(s, fraud, LegalBasis::Consent, ConsentCapture::Handset));
+            rules.push(rule(s, "dpv:IdentityVerification", LegalBasis::Contract, ConsentCapture::Handset));
+        }
+        for s in ["number-verification:verify", "number-verification:device-phone-number:read"] {
+            rules.push(rule(s, fraud, LegalBasis::LegitimateInterest, ConsentCapture::Handset));
+            rules.push(rule(s, "dpv:RequestedServiceProvision", LegalBasis::Consent, ConsentCapture::Refuse));
+        }
+        for r in &rules {
+            app.store.upsert_legal_basis(r).await?;
+        }
+    }
+    Ok(described)
 }

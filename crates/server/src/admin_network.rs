@@ -1,0 +1,263 @@
+//! Admin API for the network data netauth keeps: operators, subscribers
+//! (numbers, SIM history, addresses), legal bases of (scope, purpose) pairs,
+//! and subscribers' consents.
+
+use crate::admin::{Admin, AdminJson};
+use crate::errors::ApiReply;
+use crate::state::{AppState, now};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use netauth_domain::consent::{Consent, LegalBasisRule};
+use netauth_domain::crypto::random_token;
+use netauth_domain::subscriber::{
+    AddressAssignment, HandsetPolicy, Operator, SimRecord, Subscriber, SubscriberStatus,
+};
+use netauth_proto::{CamaraError, Msisdn, Purpose, Scope};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+fn invalid(m: impl Into<String>) -> ApiReply {
+    CamaraError::invalid_argument(m.into()).into()
+}
+
+fn check_operator(o: &Operator) -> Result<(), ApiReply> {
+    let id_ok = !o.id.is_empty()
+        && o.id.len() <= 64
+        && o.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !id_ok {
+        return Err(invalid("operator id must be 1 to 64 characters of A-Z a-z 0-9 - _ ."));
+    }
+    if o.name.trim().is_empty() || o.country.len() != 2 || !o.country.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        return Err(invalid("operator needs a name and an ISO 3166-1 alpha-2 country (e.g. ES)"));
+    }
+    for r in &o.number_ranges {
+        if !r.starts_with('+') || r.len() < 2 || !r[1..].bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(format!("number range `{r}` must be a + and digits")));
+        }
+    }
+    Ok(())
+}
+
+pub async fn operators_get(_: Admin, State(app): State<AppState>) -> Result<Json<Vec<Operator>>, ApiReply> {
+    Ok(Json(app.store.list_operators().await?))
+}
+
+pub async fn operator_put(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    AdminJson(mut o): AdminJson<Operator>,
+) -> Result<Json<Operator>, ApiReply> {
+    o.id = id;
+    check_operator(&o)?;
+    app.store.upsert_operator(&o).await?;
+    Ok(Json(o))
+}
+
+pub async fn operator_delete(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiReply> {
+    match app.store.delete_operator(&id).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(CamaraError::not_found("no operator with this id").into()),
+        Err(netauth_store::StoreError::Conflict) => {
+            Err(CamaraError::new(409, "CONFLICT", "the operator still has subscribers").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A subscriber as registered through the admin API.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberInput {
+    /// E.164 with `+`.
+    pub phone_number: String,
+    pub operator_id: String,
+    #[serde(default)]
+    pub status: SubscriberStatus,
+    #[serde(default)]
+    pub sims: Vec<SimRecord>,
+    #[serde(default)]
+    pub addresses: Vec<AddressAssignment>,
+    #[serde(default)]
+    pub handset_policy: HandsetPolicy,
+}
+
+/// Validates and normalises (canonical IP text) a subscriber.
+pub fn build_subscriber(
+    input: SubscriberInput,
+    id: Option<String>,
+    created_at: i64,
+) -> Result<Subscriber, ApiReply> {
+    let msisdn = Msisdn::parse(&input.phone_number).map_err(|e| invalid(e.description.to_string()))?;
+    let mut addresses = Vec::with_capacity(input.addresses.len());
+    for a in input.addresses {
+        let ip: IpAddr = a.ip.parse().map_err(|_| invalid(format!("`{}` is not an IP address", a.ip)))?;
+        if a.port_start > a.port_end {
+            return Err(invalid("port_start must not exceed port_end"));
+        }
+        addresses.push(AddressAssignment { ip: crate::network::canonical_ip(ip).to_string(), ..a });
+    }
+    if input.sims.windows(2).any(|w| w[0].activated_at > w[1].activated_at) {
+        return Err(invalid("sims must be in order of activation"));
+    }
+    if addresses.len() > 64 || input.sims.len() > 1000 {
+        return Err(invalid("too many addresses or SIM records"));
+    }
+    Ok(Subscriber {
+        id: id.unwrap_or_else(|| format!("sub_{}", random_token::<12>())),
+        msisdn: msisdn.to_string(),
+        operator_id: input.operator_id,
+        status: input.status,
+        sims: input.sims,
+        addresses,
+        handset_policy: input.handset_policy,
+        created_at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub async fn subscribers_get(
+    _: Admin,
+    State(app): State<AppState>,
+    Query(q): Query<Page>,
+) -> Result<Json<Vec<Subscriber>>, ApiReply> {
+    Ok(Json(app.store.list_subscribers(q.after.as_deref(), q.limit.unwrap_or(100).clamp(1, 1000)).await?))
+}
+
+pub async fn subscribers_post(
+    _: Admin,
+    State(app): State<AppState>,
+    AdminJson(input): AdminJson<SubscriberInput>,
+) -> Result<(StatusCode, Json<Subscriber>), ApiReply> {
+    if app.store.get_operator(&input.operator_id).await?.is_none() {
+        return Err(invalid(format!("no operator `{}`", input.operator_id)));
+    }
+    let s = build_subscriber(input, None, now())?;
+    app.store.insert_subscriber(&s).await?;
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+pub async fn subscriber_get(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(msisdn): Path<String>,
+) -> Result<Json<Subscriber>, ApiReply> {
+    Ok(Json(crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?))
+}
+
+pub async fn subscriber_put(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(msisdn): Path<String>,
+    AdminJson(input): AdminJson<SubscriberInput>,
+) -> Result<Json<Subscriber>, ApiReply> {
+    let old = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
+    if app.store.get_operator(&input.operator_id).await?.is_none() {
+        return Err(invalid(format!("no operator `{}`", input.operator_id)));
+    }
+    let s = build_subscriber(input, Some(old.id), old.created_at)?;
+    app.store.update_subscriber(&s).await?;
+    Ok(Json(s))
+}
+
+pub async fn subscriber_delete(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(msisdn): Path<String>,
+) -> Result<StatusCode, ApiReply> {
+    let s = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
+    app.store.delete_subscriber(&s.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn legal_bases_get(
+    _: Admin,
+    State(app): State<AppState>,
+) -> Result<Json<Vec<LegalBasisRule>>, ApiReply> {
+    Ok(Json(app.store.list_legal_bases().await?))
+}
+
+pub async fn legal_basis_put(
+    _: Admin,
+    State(app): State<AppState>,
+    AdminJson(r): AdminJson<LegalBasisRule>,
+) -> Result<Json<LegalBasisRule>, ApiReply> {
+    Scope::parse(&r.scope).map_err(|_| invalid("scope is not a valid scope value"))?;
+    Purpose::parse(&r.purpose).map_err(|e| invalid(e.description.to_string()))?;
+    if r.scope.starts_with("dpv:") || crate::consent::is_protocol_scope(&r.scope) {
+        return Err(invalid("a legal basis is for an API scope"));
+    }
+    app.store.upsert_legal_basis(&r).await?;
+    Ok(Json(r))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PairQuery {
+    pub scope: String,
+    pub purpose: String,
+}
+
+pub async fn legal_basis_delete(
+    _: Admin,
+    State(app): State<AppState>,
+    Query(q): Query<PairQuery>,
+) -> Result<StatusCode, ApiReply> {
+    if app.store.delete_legal_basis(&q.scope, &q.purpose).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(CamaraError::not_found("no legal basis for this pair").into())
+    }
+}
+
+pub async fn consents_get(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(msisdn): Path<String>,
+) -> Result<Json<Vec<Consent>>, ApiReply> {
+    let s = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
+    Ok(Json(app.store.list_consents(&s.id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsentQuery {
+    pub client_id: String,
+    pub scope: String,
+    pub purpose: String,
+}
+
+/// Revokes a consent on the subscriber's behalf: its tokens stop working.
+pub async fn consent_delete(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(msisdn): Path<String>,
+    Query(q): Query<ConsentQuery>,
+) -> Result<StatusCode, ApiReply> {
+    let s = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
+    if crate::consent::revoke(&app, &s.id, &q.client_id, &q.scope, &q.purpose).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(CamaraError::not_found("no such consent").into())
+    }
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/operators", get(operators_get))
+        .route("/operators/{id}", axum::routing::put(operator_put).delete(operator_delete))
+        .route("/subscribers", get(subscribers_get).post(subscribers_post))
+        .route("/subscribers/{msisdn}", get(subscriber_get).put(subscriber_put).delete(subscriber_delete))
+        .route("/subscribers/{msisdn}/consents", get(consents_get).delete(consent_delete))
+        .route("/legal-bases", get(legal_bases_get).put(legal_basis_put).delete(legal_basis_delete))
+}
