@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod ciba;
 mod cli;
 mod client_auth;
 mod client_credentials;

@@ -173,6 +173,23 @@ async fn refresh(
     if rec.client_id != client.client_id || rec.revoked || rec.expires_at <= t {
         return Err(invalid());
     }
+    let granted: Vec<String> = rec.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let scopes = match scope {
+        Some(asked) => {
+            if let Some(bad) = asked.iter().find(|s| !granted.iter().any(|g| g == s.as_str())) {
+                return Err(OAuthError::invalid_scope(format!("scope `{bad}` was not granted")).into());
+            }
+            // offline_access stays: the response carries a new refresh token.
+            let mut v: Vec<String> = asked.iter().map(|s| s.to_string()).collect();
+            if !v.iter().any(|s| s == "offline_access") {
+                v.push("offline_access".into());
+            }
+            v.sort();
+            v
+        }
+        None => granted,
+    };
+    // Checked before rotating, so a refused request spends nothing.
     let rotated = app.store.rotate_refresh_token(&hash, t).await?;
     if rotated.is_none() {
         // Already rotated: a parallel refresh within the grace window is
@@ -191,22 +208,6 @@ async fn refresh(
             return Err(invalid());
         }
     }
-    let granted: Vec<String> = rec.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let scopes = match scope {
-        Some(asked) => {
-            if let Some(bad) = asked.iter().find(|s| !granted.iter().any(|g| g == s.as_str())) {
-                return Err(OAuthError::invalid_scope(format!("scope `{bad}` was not granted")).into());
-            }
-            // offline_access stays: the response carries a new refresh token.
-            let mut v: Vec<String> = asked.iter().map(|s| s.to_string()).collect();
-            if !v.iter().any(|s| s == "offline_access") {
-                v.push("offline_access".into());
-            }
-            v.sort();
-            v
-        }
-        None => granted,
-    };
     let subscriber =
         app.network.subscriber(&rec.subscriber_id).await?.filter(|s| s.is_active()).ok_or_else(invalid)?;
     if let Some(purpose) = &rec.purpose {
