@@ -203,3 +203,46 @@ fn serve_refuses_bad_configuration_naming_the_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn operator_and_subscriber_cli() {
+    let dir = temp_dir();
+    let (ok, _, err) = run(
+        &dir,
+        &["operator", "add", "--id", "op1", "--name", "Op One", "--country", "ES", "--range", "+34"],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(
+        &dir,
+        &[
+            "subscriber",
+            "add",
+            "--phone-number",
+            "+34612345678",
+            "--operator",
+            "op1",
+            "--address",
+            "10.0.0.1,1000-1999",
+            "--policy",
+            "auto_approve",
+        ],
+    );
+    assert!(ok, "{err}");
+    let s: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["addresses"][0]["port_start"], 1000);
+    let (ok, _, err) =
+        run(&dir, &["subscriber", "add", "--phone-number", "+34612345678", "--operator", "op1"]);
+    assert!(!ok && err.contains("exists"), "{err}");
+    let (ok, _, err) = run(&dir, &["subscriber", "add", "--phone-number", "12345", "--operator", "op1"]);
+    assert!(!ok && err.contains("E.164"), "{err}");
+    let (ok, _, err) =
+        run(&dir, &["subscriber", "add", "--phone-number", "+34612345679", "--operator", "nope"]);
+    assert!(!ok && err.contains("no operator"), "{err}");
+    let (ok, out, _) = run(&dir, &["subscriber", "list"]);
+    assert!(ok && out.contains("+34612345678"));
+    let (ok, _, _) = run(&dir, &["subscriber", "delete", "+34612345678"]);
+    assert!(ok);
+    let (ok, _, _) = run(&dir, &["subscriber", "show", "+34612345678"]);
+    assert!(!ok);
+    let _ = std::fs::remove_dir_all(&dir);
+}

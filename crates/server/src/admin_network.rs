@@ -22,7 +22,7 @@ fn invalid(m: impl Into<String>) -> ApiReply {
     CamaraError::invalid_argument(m.into()).into()
 }
 
-fn check_operator(o: &Operator) -> Result<(), ApiReply> {
+pub fn check_operator(o: &Operator) -> Result<(), ApiReply> {
     let id_ok = !o.id.is_empty()
         && o.id.len() <= 64
         && o.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));

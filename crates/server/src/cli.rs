@@ -47,6 +47,77 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Mobile operators of the network netauth serves.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Subscribers: numbers, SIMs, addresses.
+    Subscriber {
+        #[command(subcommand)]
+        command: SubscriberCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add or replace an operator.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// ISO 3166-1 alpha-2, e.g. ES.
+        #[arg(long)]
+        country: String,
+        /// E.164 prefix of its numbers (repeatable), e.g. +34.
+        #[arg(long = "range")]
+        ranges: Vec<String>,
+    },
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum SubscriberCommand {
+    /// Register a subscriber.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        /// E.164 with +.
+        #[arg(long)]
+        phone_number: String,
+        #[arg(long)]
+        operator: String,
+        /// An address the device holds: IP, or IP,FIRST_PORT-LAST_PORT under CGNAT (repeatable).
+        #[arg(long = "address")]
+        addresses: Vec<String>,
+        /// When the current SIM was activated, in days ago.
+        #[arg(long, default_value_t = 365)]
+        sim_age_days: i64,
+        /// ask, auto_approve or auto_deny (sandbox handset).
+        #[arg(long, default_value = "ask")]
+        policy: String,
+    },
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    Show {
+        #[command(flatten)]
+        target: Target,
+        phone_number: String,
+    },
+    Delete {
+        #[command(flatten)]
+        target: Target,
+        phone_number: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +354,103 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Client { command } => client_command(command).await,
+        Command::Operator { command } => operator_command(command).await,
+        Command::Subscriber { command } => subscriber_command(command).await,
+    }
+}
+
+async fn operator_command(cmd: OperatorCommand) -> anyhow::Result<()> {
+    match cmd {
+        OperatorCommand::Add { target, id, name, country, ranges } => {
+            let (_, store, _) = open(&target).await?;
+            let o = netauth_domain::subscriber::Operator { id, name, country, number_ranges: ranges };
+            crate::admin_network::check_operator(&o).map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
+            store.upsert_operator(&o).await?;
+            print_json(&o)
+        }
+        OperatorCommand::List { target } => {
+            let (_, store, _) = open(&target).await?;
+            print_json(&store.list_operators().await?)
+        }
+    }
+}
+
+/// `IP` or `IP,FIRST-LAST`.
+fn parse_address(s: &str) -> anyhow::Result<netauth_domain::subscriber::AddressAssignment> {
+    let (ip, range) = s.split_once(',').unwrap_or((s, "0-65535"));
+    let (a, b) =
+        range.split_once('-').ok_or_else(|| anyhow::anyhow!("address `{s}`: ports are FIRST-LAST"))?;
+    Ok(netauth_domain::subscriber::AddressAssignment {
+        ip: ip.to_owned(),
+        port_start: a.parse().with_context(|| format!("address `{s}`: bad port"))?,
+        port_end: b.parse().with_context(|| format!("address `{s}`: bad port"))?,
+    })
+}
+
+async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result<()> {
+    use crate::admin_network::{SubscriberInput, build_subscriber};
+    match cmd {
+        SubscriberCommand::Add { target, phone_number, operator, addresses, sim_age_days, policy } => {
+            let (_, store, _) = open(&target).await?;
+            if store.get_operator(&operator).await?.is_none() {
+                bail!("no operator `{operator}` (add it with `netauth operator add`)");
+            }
+            let policy = serde_json::from_value(serde_json::Value::String(policy.clone()))
+                .map_err(|_| anyhow::anyhow!("policy `{policy}`: expected ask, auto_approve or auto_deny"))?;
+            let t = now();
+            let input = SubscriberInput {
+                sims: vec![netauth_domain::subscriber::SimRecord {
+                    sim_id: format!("sim-{}", &phone_number.trim_start_matches('+')),
+                    activated_at: t - sim_age_days * 86400,
+                }],
+                phone_number,
+                operator_id: operator,
+                status: Default::default(),
+                addresses: addresses.iter().map(|a| parse_address(a)).collect::<anyhow::Result<_>>()?,
+                handset_policy: policy,
+            };
+            let s = build_subscriber(input, None, t).map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
+            store.insert_subscriber(&s).await.map_err(|e| match e {
+                netauth_store::StoreError::Conflict => {
+                    anyhow::anyhow!("a subscriber with this number exists")
+                }
+                e => e.into(),
+            })?;
+            print_json(&s)
+        }
+        SubscriberCommand::List { target } => {
+            let (_, store, _) = open(&target).await?;
+            let mut after: Option<String> = None;
+            let mut all = Vec::new();
+            loop {
+                let page = store.list_subscribers(after.as_deref(), 1000).await?;
+                let done = page.len() < 1000;
+                after = page.last().map(|s| s.msisdn.clone());
+                all.extend(page);
+                if done {
+                    break;
+                }
+            }
+            print_json(&all)
+        }
+        SubscriberCommand::Show { target, phone_number } => {
+            let (_, store, _) = open(&target).await?;
+            let s = store
+                .subscriber_by_msisdn(&phone_number)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no subscriber `{phone_number}`"))?;
+            print_json(&s)
+        }
+        SubscriberCommand::Delete { target, phone_number } => {
+            let (_, store, _) = open(&target).await?;
+            let s = store
+                .subscriber_by_msisdn(&phone_number)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no subscriber `{phone_number}`"))?;
+            store.delete_subscriber(&s.id).await?;
+            println!("deleted {phone_number}");
+            Ok(())
+        }
     }
 }
 

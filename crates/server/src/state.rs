@@ -64,22 +64,33 @@ impl App {
 
     /// Applies new revocation-log entries; evicts cached clients they name.
     pub async fn sync_revocations(&self) -> Result<usize, StoreError> {
+        const PAGE: u32 = 10_000;
         let t = now();
-        let after = self.revocations.read().map(|s| s.last_seq).unwrap_or(0);
-        // Look back a few seconds: see RevocationStore::revocations_since.
-        let entries = self.store.revocations_since(after, t - 5, 10_000).await?;
-        if entries.is_empty() {
-            return Ok(0);
-        }
-        let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
-        for e in &entries {
-            set.apply(e);
-            if e.kind == RevocationKind::Client {
-                self.clients.evict(&e.value);
+        let mut after = self.revocations.read().map(|s| s.last_seq).unwrap_or(0);
+        // The first page looks back a few seconds (see
+        // RevocationStore::revocations_since); further pages, needed only
+        // after a burst, continue by position alone so they always advance.
+        let mut since = t - 5;
+        let mut applied = 0;
+        loop {
+            let entries = self.store.revocations_since(after, since, PAGE).await?;
+            let Some(last) = entries.last().map(|e| e.seq) else { break };
+            let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
+            for e in &entries {
+                set.apply(e);
+                if e.kind == RevocationKind::Client {
+                    self.clients.evict(&e.value);
+                }
             }
+            set.prune(t);
+            applied += entries.len();
+            if entries.len() < PAGE as usize || last <= after {
+                break;
+            }
+            after = last;
+            since = i64::MAX;
         }
-        set.prune(t);
-        Ok(entries.len())
+        Ok(applied)
     }
 
     pub fn is_revoked(&self, c: &netauth_domain::token::AccessClaims) -> bool {
