@@ -131,7 +131,13 @@ async fn openapi_document_describes_the_admin_api() {
     assert_eq!(resp.status(), 200);
     let doc: Value = resp.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for p in ["/admin/v1/clients", "/admin/v1/clients/{client_id}/suspend", "/admin/v1/keys/rotate"] {
+    for p in [
+        "/admin/v1/clients",
+        "/admin/v1/clients/{client_id}/suspend",
+        "/admin/v1/keys/rotate",
+        "/admin/v1/subscribers",
+        "/admin/v1/legal-bases",
+    ] {
         assert!(doc["paths"].get(p).is_some(), "{p} missing from the OpenAPI document");
     }
     insta::assert_json_snapshot!("admin_openapi", doc);

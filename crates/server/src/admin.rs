@@ -323,9 +323,16 @@ impl utoipa::Modify for AdminSecurity {
 #[openapi(
     info(title = "netauth admin API", description = "Clients and keys of a netauth installation."),
     paths(clients_get, clients_post, client_get, client_patch, client_delete, client_suspend_post,
-          client_activate_post, client_secrets_post, client_secret_delete, keys_get, keys_rotate_post),
+          client_activate_post, client_secrets_post, client_secret_delete, keys_get, keys_rotate_post,
+          crate::admin_network::operators_get, crate::admin_network::operator_put,
+          crate::admin_network::operator_delete, crate::admin_network::subscribers_get,
+          crate::admin_network::subscribers_post, crate::admin_network::subscriber_get,
+          crate::admin_network::subscriber_put, crate::admin_network::subscriber_delete,
+          crate::admin_network::legal_bases_get, crate::admin_network::legal_basis_put,
+          crate::admin_network::legal_basis_delete, crate::admin_network::consents_get,
+          crate::admin_network::consent_delete),
     components(schemas(NewClient, ClientPatch, ClientView, Created, ClientList, NewSecret, KeyView, RotateRequest,
-                        CamaraError)),
+                        CamaraError, crate::admin_network::SubscriberInput)),
     modifiers(&AdminSecurity),
 )]
 pub struct AdminApi;

@@ -41,10 +41,12 @@ pub fn check_operator(o: &Operator) -> Result<(), ApiReply> {
     Ok(())
 }
 
+#[utoipa::path(get, path = "/admin/v1/operators", tag = "network", responses((status = 200, body = Vec<Operator>)), security(("admin" = [])))]
 pub async fn operators_get(_: Admin, State(app): State<AppState>) -> Result<Json<Vec<Operator>>, ApiReply> {
     Ok(Json(app.store.list_operators().await?))
 }
 
+#[utoipa::path(put, path = "/admin/v1/operators/{id}", tag = "network", request_body = Operator, responses((status = 200, body = Operator), (status = 400)), security(("admin" = [])))]
 pub async fn operator_put(
     _: Admin,
     State(app): State<AppState>,
@@ -57,6 +59,7 @@ pub async fn operator_put(
     Ok(Json(o))
 }
 
+#[utoipa::path(delete, path = "/admin/v1/operators/{id}", tag = "network", responses((status = 204), (status = 404), (status = 409)), security(("admin" = [])))]
 pub async fn operator_delete(
     _: Admin,
     State(app): State<AppState>,
@@ -122,12 +125,13 @@ pub fn build_subscriber(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct Page {
     pub after: Option<String>,
     pub limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/admin/v1/subscribers", tag = "network", params(Page), responses((status = 200, body = Vec<Subscriber>)), security(("admin" = [])))]
 pub async fn subscribers_get(
     _: Admin,
     State(app): State<AppState>,
@@ -136,6 +140,7 @@ pub async fn subscribers_get(
     Ok(Json(app.store.list_subscribers(q.after.as_deref(), q.limit.unwrap_or(100).clamp(1, 1000)).await?))
 }
 
+#[utoipa::path(post, path = "/admin/v1/subscribers", tag = "network", request_body = SubscriberInput, responses((status = 201, body = Subscriber), (status = 400), (status = 409)), security(("admin" = [])))]
 pub async fn subscribers_post(
     _: Admin,
     State(app): State<AppState>,
@@ -149,6 +154,7 @@ pub async fn subscribers_post(
     Ok((StatusCode::CREATED, Json(s)))
 }
 
+#[utoipa::path(get, path = "/admin/v1/subscribers/{phone_number}", tag = "network", responses((status = 200, body = Subscriber), (status = 404)), security(("admin" = [])))]
 pub async fn subscriber_get(
     _: Admin,
     State(app): State<AppState>,
@@ -157,6 +163,7 @@ pub async fn subscriber_get(
     Ok(Json(crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?))
 }
 
+#[utoipa::path(put, path = "/admin/v1/subscribers/{phone_number}", tag = "network", request_body = SubscriberInput, responses((status = 200, body = Subscriber), (status = 400), (status = 404)), security(("admin" = [])))]
 pub async fn subscriber_put(
     _: Admin,
     State(app): State<AppState>,
@@ -172,6 +179,7 @@ pub async fn subscriber_put(
     Ok(Json(s))
 }
 
+#[utoipa::path(delete, path = "/admin/v1/subscribers/{phone_number}", tag = "network", responses((status = 204), (status = 404)), security(("admin" = [])))]
 pub async fn subscriber_delete(
     _: Admin,
     State(app): State<AppState>,
@@ -182,6 +190,7 @@ pub async fn subscriber_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/admin/v1/legal-bases", tag = "consent", responses((status = 200, body = Vec<LegalBasisRule>)), security(("admin" = [])))]
 pub async fn legal_bases_get(
     _: Admin,
     State(app): State<AppState>,
@@ -189,6 +198,7 @@ pub async fn legal_bases_get(
     Ok(Json(app.store.list_legal_bases().await?))
 }
 
+#[utoipa::path(put, path = "/admin/v1/legal-bases", tag = "consent", request_body = LegalBasisRule, responses((status = 200, body = LegalBasisRule), (status = 400)), security(("admin" = [])))]
 pub async fn legal_basis_put(
     _: Admin,
     State(app): State<AppState>,
@@ -203,12 +213,13 @@ pub async fn legal_basis_put(
     Ok(Json(r))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PairQuery {
     pub scope: String,
     pub purpose: String,
 }
 
+#[utoipa::path(delete, path = "/admin/v1/legal-bases", tag = "consent", params(PairQuery), responses((status = 204), (status = 404)), security(("admin" = [])))]
 pub async fn legal_basis_delete(
     _: Admin,
     State(app): State<AppState>,
@@ -221,6 +232,7 @@ pub async fn legal_basis_delete(
     }
 }
 
+#[utoipa::path(get, path = "/admin/v1/subscribers/{phone_number}/consents", tag = "consent", responses((status = 200, body = Vec<Consent>), (status = 404)), security(("admin" = [])))]
 pub async fn consents_get(
     _: Admin,
     State(app): State<AppState>,
@@ -230,7 +242,7 @@ pub async fn consents_get(
     Ok(Json(app.store.list_consents(&s.id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ConsentQuery {
     pub client_id: String,
     pub scope: String,
@@ -238,6 +250,7 @@ pub struct ConsentQuery {
 }
 
 /// Revokes a consent on the subscriber's behalf: its tokens stop working.
+#[utoipa::path(delete, path = "/admin/v1/subscribers/{phone_number}/consents", tag = "consent", params(ConsentQuery), responses((status = 204), (status = 404)), security(("admin" = [])))]
 pub async fn consent_delete(
     _: Admin,
     State(app): State<AppState>,
@@ -257,7 +270,10 @@ pub fn router() -> axum::Router<AppState> {
         .route("/operators", get(operators_get))
         .route("/operators/{id}", axum::routing::put(operator_put).delete(operator_delete))
         .route("/subscribers", get(subscribers_get).post(subscribers_post))
-        .route("/subscribers/{msisdn}", get(subscriber_get).put(subscriber_put).delete(subscriber_delete))
-        .route("/subscribers/{msisdn}/consents", get(consents_get).delete(consent_delete))
+        .route(
+            "/subscribers/{phone_number}",
+            get(subscriber_get).put(subscriber_put).delete(subscriber_delete),
+        )
+        .route("/subscribers/{phone_number}/consents", get(consents_get).delete(consent_delete))
         .route("/legal-bases", get(legal_bases_get).put(legal_basis_put).delete(legal_basis_delete))
 }
