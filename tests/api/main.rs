@@ -12,5 +12,6 @@ mod client_auth;
 mod client_credentials;
 mod discovery;
 mod helpers;
+mod network;
 mod ops;
 mod tokens;
