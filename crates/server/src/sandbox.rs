@@ -444,23 +444,43 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
                 .await?;
         }
     }
-    let mut all: Vec<(String, &str, Vec<AddressAssignment>, Vec<i64>, HandsetPolicy)> = DEMO_SUBSCRIBERS
+    /// One phone of the simulated network, owned.
+    struct Phone {
+        msisdn: String,
+        operator: &'static str,
+        addresses: Vec<AddressAssignment>,
+        sims_days_ago: Vec<i64>,
+        policy: HandsetPolicy,
+    }
+    let mut all: Vec<Phone> = DEMO_SUBSCRIBERS
         .iter()
-        .map(|d| {
-            let addrs = d
+        .map(|d| Phone {
+            msisdn: d.msisdn.to_owned(),
+            operator: d.operator,
+            addresses: d
                 .addresses
                 .iter()
                 .map(|(ip, a, b)| AddressAssignment { ip: (*ip).into(), port_start: *a, port_end: *b })
-                .collect();
-            (d.msisdn.to_owned(), d.operator, addrs, d.sims_days_ago.to_vec(), d.policy)
+                .collect(),
+            sims_days_ago: d.sims_days_ago.to_vec(),
+            policy: d.policy,
         })
         .collect();
     for n in 1..=LOOPBACK_PHONES {
-        let addr = AddressAssignment { ip: format!("127.10.0.{n}"), port_start: 0, port_end: u16::MAX };
-        all.push((loopback_msisdn(n), "demo-es", vec![addr], vec![200], HandsetPolicy::AutoApprove));
+        all.push(Phone {
+            msisdn: loopback_msisdn(n),
+            operator: "demo-es",
+            addresses: vec![AddressAssignment {
+                ip: format!("127.10.0.{n}"),
+                port_start: 0,
+                port_end: u16::MAX,
+            }],
+            sims_days_ago: vec![200],
+            policy: HandsetPolicy::AutoApprove,
+        });
     }
     let mut described = Vec::new();
-    for (msisdn, operator, addresses, sims, policy) in all {
+    for Phone { msisdn, operator, addresses, sims_days_ago: sims, policy } in all {
         if app.store.subscriber_by_msisdn(&msisdn).await?.is_none() {
             let sims = sims
                 .iter()

@@ -15,14 +15,12 @@
 
 use crate::consent::{self, ConsentOutcome, is_protocol_scope};
 use crate::errors::{OAuthReply, no_store};
+use crate::oauth::ClientRequest;
 use crate::oauth::issue::{UserGrant, issue_user_tokens};
-use crate::oauth::parse_form;
 use crate::oauth::token::TokenResponse;
 use crate::state::{App, AppState, now};
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, OriginalUri, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode, Prompt, PromptStatus};
 use netauth_domain::client::Client;
@@ -32,7 +30,6 @@ use netauth_domain::crypto::{b64url, random_token, sha256};
 use netauth_domain::subscriber::HandsetPolicy;
 use netauth_proto::{Form, GrantType, LoginHint, OAuthError, OAuthErrorCode, purpose};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 pub fn hash_id(id: &str) -> String {
     b64url(&sha256(id.as_bytes()))
@@ -100,15 +97,9 @@ async fn request_object(
 
 pub async fn bc_authorize_post(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    req: ClientRequest,
 ) -> Result<Response, OAuthReply> {
-    let form = parse_form(&headers, &body)?;
-    let addr = crate::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
-    let endpoint_url = format!("{}{}", app.issuer, uri.path());
-    let client = crate::client_auth::authenticate(&app, &headers, &form, addr, &endpoint_url).await?;
+    let ClientRequest { form, client, endpoint_url, .. } = req;
     if !client.allows_grant(GrantType::Ciba) {
         return Err(OAuthError::unauthorized_client("the client is not registered for CIBA").into());
     }

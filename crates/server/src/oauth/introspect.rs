@@ -5,17 +5,14 @@
 
 use crate::errors::{OAuthReply, no_store};
 use crate::metrics::Metrics;
-use crate::oauth::parse_form;
+use crate::oauth::ClientRequest;
 use crate::state::{AppState, now};
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, OriginalUri, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use netauth_domain::revocation::RevocationKind;
 use netauth_domain::token::{AccessClaims, open_access_token};
 use serde_json::json;
-use std::net::SocketAddr;
 
 /// Opens `token` if it is a live access token of `client_id`.
 fn live_token_of(app: &AppState, token: &str, client_id: &str) -> Option<AccessClaims> {
@@ -25,15 +22,9 @@ fn live_token_of(app: &AppState, token: &str, client_id: &str) -> Option<AccessC
 
 pub async fn introspect_post(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    req: ClientRequest,
 ) -> Result<Response, OAuthReply> {
-    let form = parse_form(&headers, &body)?;
-    let addr = crate::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
-    let url = format!("{}{}", app.issuer, uri.path());
-    let client = crate::client_auth::authenticate(&app, &headers, &form, addr, &url).await?;
+    let ClientRequest { form, client, .. } = req;
     let token = form.require("token")?;
     Metrics::inc(&app.metrics.introspections);
     let body = match live_token_of(&app, token, &client.client_id) {
@@ -63,17 +54,8 @@ pub async fn introspect_post(
     Ok(r)
 }
 
-pub async fn revoke_post(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, OAuthReply> {
-    let form = parse_form(&headers, &body)?;
-    let addr = crate::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
-    let url = format!("{}{}", app.issuer, uri.path());
-    let client = crate::client_auth::authenticate(&app, &headers, &form, addr, &url).await?;
+pub async fn revoke_post(State(app): State<AppState>, req: ClientRequest) -> Result<Response, OAuthReply> {
+    let ClientRequest { form, client, .. } = req;
     let token = form.require("token")?;
     Metrics::inc(&app.metrics.revocations);
     // RFC 7009 §2.2: invalid, unknown or foreign tokens still get 200.

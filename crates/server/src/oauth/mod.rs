@@ -24,8 +24,41 @@ pub fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, OAuthReply> 
     Ok(Form::parse(body)?)
 }
 
-impl From<OAuthError> for Box<OAuthReply> {
-    fn from(e: OAuthError) -> Self {
-        Box::new(e.into())
+/// An OAuth request from an authenticated client: what every endpoint that
+/// authenticates clients starts with (token, introspection, revocation,
+/// backchannel authentication). Extracting it parses the form and runs
+/// client authentication; handlers see only authenticated clients.
+pub struct ClientRequest {
+    pub form: Form,
+    pub client: std::sync::Arc<netauth_domain::client::Client>,
+    /// The URL the request was sent to (an accepted assertion audience).
+    pub endpoint_url: String,
+    pub headers: HeaderMap,
+}
+
+impl axum::extract::FromRequest<crate::state::AppState> for ClientRequest {
+    type Rejection = OAuthReply;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        app: &crate::state::AppState,
+    ) -> Result<Self, OAuthReply> {
+        use axum::extract::{ConnectInfo, OriginalUri};
+        let (parts, body) = req.into_parts();
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0)
+            .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
+        let endpoint_url = format!("{}{}", app.issuer, path);
+        let body = axum::body::to_bytes(body, app.config.server.request_body_limit)
+            .await
+            .map_err(|_| OAuthError::invalid_request("the request body is too large").with_status(413))?;
+        let form = parse_form(&parts.headers, &body)?;
+        let addr = crate::client_ip::client_ip(peer, &parts.headers, &app.config.server.trusted_proxies);
+        let client =
+            crate::client_auth::authenticate(app, &parts.headers, &form, addr, &endpoint_url).await?;
+        Ok(Self { form, client, endpoint_url, headers: parts.headers })
     }
 }

@@ -8,18 +8,15 @@
 
 use crate::errors::{OAuthReply, no_store};
 use crate::metrics::Metrics;
-use crate::oauth::parse_form;
+use crate::oauth::ClientRequest;
 use crate::state::{AppState, now};
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, OriginalUri, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use netauth_domain::client::Client;
 use netauth_domain::token::{AccessClaims, seal_access_token};
 use netauth_proto::{GrantType, OAuthError, ScopeSet, TokenRequest};
 use serde::Serialize;
-use std::net::SocketAddr;
 
 /// The grant types this build implements.
 pub const IMPLEMENTED_GRANTS: &[GrantType] =
@@ -45,25 +42,14 @@ fn reply(t: TokenResponse) -> Response {
     r
 }
 
-pub async fn token_post(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, OAuthReply> {
-    token(&app, peer, uri.path(), &headers, &body).await
+pub async fn token_post(State(app): State<AppState>, req: ClientRequest) -> Result<Response, OAuthReply> {
+    token(&app, req).await
 }
 
 /// Seed 004 (G2P Connect): the `timestamp` header is required and must be an
 /// HTTP-date; `message_id` and `accept-language` are accepted.
-pub async fn g2p_token_post(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, OAuthReply> {
+pub async fn g2p_token_post(State(app): State<AppState>, req: ClientRequest) -> Result<Response, OAuthReply> {
+    let headers = &req.headers;
     let ts = headers.get("timestamp").and_then(|v| v.to_str().ok());
     if ts.is_none_or(|t| !is_http_date(t)) {
         return Err(OAuthError::invalid_request(
@@ -71,7 +57,7 @@ pub async fn g2p_token_post(
         )
         .into());
     }
-    token(&app, peer, uri.path(), &headers, &body).await
+    token(&app, req).await
 }
 
 /// An HTTP-date (RFC 9110 §5.6.7). The weekday is not checked against the
@@ -90,17 +76,8 @@ fn is_http_date(s: &str) -> bool {
     }
 }
 
-async fn token(
-    app: &AppState,
-    peer: SocketAddr,
-    path: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, OAuthReply> {
-    let form = parse_form(headers, body)?;
-    let addr = crate::client_ip::client_ip(peer, headers, &app.config.server.trusted_proxies);
-    let endpoint_url = format!("{}{}", app.issuer, path);
-    let client = crate::client_auth::authenticate(app, headers, &form, addr, &endpoint_url).await?;
+async fn token(app: &AppState, req: ClientRequest) -> Result<Response, OAuthReply> {
+    let ClientRequest { form, client, .. } = req;
     let request = TokenRequest::parse(&form, IMPLEMENTED_GRANTS)?;
     if !client.allows_grant(request.grant_type()) {
         return Err(OAuthError::unauthorized_client(format!(
