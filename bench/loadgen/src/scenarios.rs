@@ -1,0 +1,296 @@
+//! The benchmark scenarios: each a real request sequence, the same on every
+//! server (only paths and credentials come from the Target).
+//!
+//! | scenario         | one iteration                                                      |
+//! |------------------|--------------------------------------------------------------------|
+//! | `floor`          | GET the server's cheapest endpoint                                 |
+//! | `cc-basic`       | POST token, client_credentials, client_secret_basic                |
+//! | `cc-jwt`         | POST token, client_credentials, private_key_jwt (ES256, fresh jti) |
+//! | `introspect`     | POST introspect (Basic) of one of 256 valid tokens of that client  |
+//! | `cc-basic-spread`| `cc-basic`, rotating over the fixture's clients (scale runs)       |
+//!
+//! Room for the later issues' flows: add a variant to [`Scenario`] and a
+//! [`Flow`] that chains its steps through [`Conn::send`] (see `Sequence`
+//! below for the shape): `ciba` (bc-authorize → handset approve → token
+//! poll), `code-flow` (authorize → consent → code exchange), `refresh`,
+//! `number-verification` (token → resource API call).
+
+use crate::engine::{BoxFuture, Conn, Flow};
+use crate::jwt::Signer;
+use crate::target::Target;
+use anyhow::{Context, bail};
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Uri};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    Floor,
+    CcBasic,
+    CcJwt,
+    Introspect,
+    CcBasicSpread,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Floor => "floor",
+            Self::CcBasic => "cc-basic",
+            Self::CcJwt => "cc-jwt",
+            Self::Introspect => "introspect",
+            Self::CcBasicSpread => "cc-basic-spread",
+        }
+    }
+
+    /// Whether each iteration consumes pre-generated material (so the pool
+    /// must be sized from the expected request count).
+    pub fn pooled(self) -> bool {
+        matches!(self, Self::CcJwt)
+    }
+}
+
+/// A request to send, again and again: its parts are cheap to clone.
+#[derive(Clone)]
+pub struct Template {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Template {
+    fn new(method: Method, path: &str, headers: HeaderMap, body: impl Into<Bytes>) -> anyhow::Result<Self> {
+        Ok(Self { method, uri: path.parse().context("request path")?, headers, body: body.into() })
+    }
+
+    pub fn request(&self) -> Request<Full<Bytes>> {
+        self.request_with(self.body.clone())
+    }
+
+    pub fn request_with(&self, body: Bytes) -> Request<Full<Bytes>> {
+        let mut r = Request::new(Full::new(body));
+        *r.method_mut() = self.method.clone();
+        *r.uri_mut() = self.uri.clone();
+        *r.headers_mut() = self.headers.clone();
+        r
+    }
+}
+
+/// Requests taken in turn: `templates[i % n]` (or, without `wrap`, each
+/// once and then the end of the flow), bodies from `bodies` when present.
+pub struct Rotate {
+    templates: Vec<Template>,
+    bodies: Vec<Bytes>,
+    wrap: bool,
+    expect: Option<&'static [u8]>,
+}
+
+impl Flow for Rotate {
+    fn iteration<'a>(&'a self, i: u64, conn: &'a mut Conn) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let n = self.templates.len().max(self.bodies.len()) as u64;
+            if n == 0 || (!self.wrap && i >= n) {
+                return false;
+            }
+            let k = (i % n) as usize;
+            let t = &self.templates[k % self.templates.len()];
+            let req = match self.bodies.get(k) {
+                Some(b) => t.request_with(b.clone()),
+                None => t.request(),
+            };
+            conn.send(req, self.expect).await;
+            true
+        })
+    }
+}
+
+/// One step of a [`Sequence`]: the next request, built from the previous
+/// answer's body (empty for the first step); None ends the iteration.
+pub type Step = Box<dyn Fn(&[u8]) -> Option<Request<Full<Bytes>>> + Send + Sync>;
+
+/// The shape of a multi-step flow, for the scenarios later issues add: each
+/// step's request may use the previous answer (an `auth_req_id`, a `code`).
+/// Kept compiled so it does not rot before its first user.
+pub struct Sequence {
+    pub steps: Vec<Step>,
+}
+
+impl Flow for Sequence {
+    fn iteration<'a>(&'a self, _i: u64, conn: &'a mut Conn) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let mut prev = Bytes::new();
+            for step in &self.steps {
+                let Some(req) = step(&prev) else { break };
+                match conn.send(req, None).await {
+                    Some((s, body)) if s.is_success() => prev = body,
+                    _ => break,
+                }
+            }
+            true
+        })
+    }
+}
+
+fn basic_auth(id: &str, secret: &str) -> anyhow::Result<HeaderValue> {
+    // RFC 6749 §2.3.1: form-encode, then base64. Our ids and secrets are
+    // URL-safe already; refuse the others rather than encode them wrongly.
+    let safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !safe(id) || !safe(secret) {
+        bail!("client id or secret needs form-encoding; not supported by the load generator");
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    Ok(HeaderValue::from_str(&format!("Basic {b64}"))?)
+}
+
+fn form_headers(auth: Option<HeaderValue>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+    if let Some(a) = auth {
+        h.insert(AUTHORIZATION, a);
+    }
+    h
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn cc_body(scope: &str) -> String {
+    format!("grant_type=client_credentials&scope={}", enc(scope))
+}
+
+const TOKEN_OK: &[u8] = b"\"access_token\"";
+const ACTIVE: &[u8] = b"\"active\":true";
+
+/// What a scenario needs besides the Target.
+#[derive(Debug, Clone, Default)]
+pub struct PrepareOptions {
+    /// How many distinct iterations the pooled scenarios should prepare.
+    pub budget: u64,
+    /// `cc-basic-spread`: the fixture's credentials (`client_id<TAB>secret` lines).
+    pub clients_file: Option<PathBuf>,
+}
+
+/// Builds the flow of `scenario` against `target`. May talk to the server
+/// (introspection first obtains tokens to introspect).
+pub async fn prepare(
+    scenario: Scenario,
+    target: &Target,
+    opts: &PrepareOptions,
+) -> anyhow::Result<Arc<dyn Flow>> {
+    let basic = || basic_auth(&target.basic.client_id, &target.basic.client_secret);
+    Ok(match scenario {
+        Scenario::Floor => Arc::new(Rotate {
+            templates: vec![Template::new(Method::GET, &target.floor_path, HeaderMap::new(), "")?],
+            bodies: vec![],
+            wrap: true,
+            expect: None,
+        }),
+        Scenario::CcBasic => Arc::new(Rotate {
+            templates: vec![Template::new(
+                Method::POST,
+                &target.token_path,
+                form_headers(Some(basic()?)),
+                cc_body(&target.scope),
+            )?],
+            bodies: vec![],
+            wrap: true,
+            expect: Some(TOKEN_OK),
+        }),
+        Scenario::CcBasicSpread => {
+            let file = opts.clients_file.as_ref().context("cc-basic-spread needs --clients-file")?;
+            let text =
+                std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let mut templates = Vec::new();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let (id, secret) = line.split_once('\t').context("clients file: id<TAB>secret lines")?;
+                templates.push(Template::new(
+                    Method::POST,
+                    &target.token_path,
+                    form_headers(Some(basic_auth(id, secret)?)),
+                    cc_body(&target.scope),
+                )?);
+            }
+            anyhow::ensure!(!templates.is_empty(), "{}: no clients", file.display());
+            Arc::new(Rotate { templates, bodies: vec![], wrap: true, expect: Some(TOKEN_OK) })
+        }
+        Scenario::CcJwt => {
+            let k = &target.jwt;
+            let signer = Signer::new(&k.private_key_file, &k.kid, &k.alg, &k.client_id, &target.issuer)?;
+            let n = usize::try_from(opts.budget.max(1))?;
+            let t0 = std::time::Instant::now();
+            let assertions = tokio::task::spawn_blocking(move || signer.sign_many(0, n)).await??;
+            eprintln!("loadgen: signed {n} ES256 assertions in {:.1}s", t0.elapsed().as_secs_f64());
+            let prefix = format!(
+                "{}&client_id={}&client_assertion_type={}&client_assertion=",
+                cc_body(&target.scope),
+                enc(&k.client_id),
+                enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            );
+            let bodies = assertions.into_iter().map(|a| Bytes::from(format!("{prefix}{a}"))).collect();
+            Arc::new(Rotate {
+                templates: vec![Template::new(Method::POST, &target.token_path, form_headers(None), "")?],
+                bodies,
+                wrap: false,
+                expect: Some(TOKEN_OK),
+            })
+        }
+        Scenario::Introspect => {
+            let tokens = issue_tokens(target, 256).await?;
+            let template =
+                Template::new(Method::POST, &target.introspect_path, form_headers(Some(basic()?)), "")?;
+            let bodies = tokens
+                .iter()
+                .map(|t| Bytes::from(format!("token={}&token_type_hint=access_token", enc(t))))
+                .collect();
+            Arc::new(Rotate { templates: vec![template], bodies, wrap: true, expect: Some(ACTIVE) })
+        }
+    })
+}
+
+/// Obtains `n` access tokens for the Basic client, on one connection.
+pub async fn issue_tokens(target: &Target, n: usize) -> anyhow::Result<Vec<String>> {
+    let t = Template::new(
+        Method::POST,
+        &target.token_path,
+        form_headers(Some(basic_auth(&target.basic.client_id, &target.basic.client_secret)?)),
+        cc_body(&target.scope),
+    )?;
+    let mut conn = Conn::new(target.addr()?, target.authority(), false)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (status, body) = conn
+            .send(t.request(), Some(TOKEN_OK))
+            .await
+            .with_context(|| format!("token request failed: {:?}", conn.stats.error_sample))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).with_context(|| format!("token answer {status} is not JSON"))?;
+        let tok = v["access_token"].as_str().with_context(|| format!("token answer {status}: {v}"))?;
+        out.push(tok.to_owned());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_encoding() {
+        assert_eq!(super::enc("a b/c:d"), "a%20b%2Fc%3Ad");
+        assert_eq!(super::cc_body("disburse"), "grant_type=client_credentials&scope=disburse");
+        assert!(super::basic_auth("demo-basic", "abc_-").is_ok());
+        assert!(super::basic_auth("a:b", "x").is_err());
+    }
+}

@@ -1,0 +1,155 @@
+//! What the load generator needs to know about a server under test, in one
+//! JSON file per server. `bench/reference/server.mjs` writes the reference
+//! server's; `loadgen target-from-sandbox` derives netauth's from the
+//! sandbox's `sandbox.json`.
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Target {
+    /// `netauth` or `oidc-provider`: only a label.
+    pub server: String,
+    /// `http://127.0.0.1:PORT` (plain HTTP on loopback).
+    pub base_url: String,
+    /// The issuer identifier: the `aud` of client assertions.
+    pub issuer: String,
+    pub token_path: String,
+    pub introspect_path: String,
+    /// The server's cheapest endpoint, answered 2xx (the `floor` scenario).
+    pub floor_path: String,
+    /// The scope every token request asks for.
+    pub scope: String,
+    /// A client_secret_basic client.
+    pub basic: SecretClient,
+    /// A private_key_jwt client with an ES256 key.
+    pub jwt: KeyClient,
+    /// netauth's admin API, for fixtures (absent for the reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<Admin>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyClient {
+    pub client_id: String,
+    /// PKCS#8 PEM.
+    pub private_key_file: PathBuf,
+    pub kid: String,
+    pub alg: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Admin {
+    /// `ISSUER/admin/v1`.
+    pub base_url: String,
+    pub token: String,
+}
+
+impl Target {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let t: Self = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        t.addr()?;
+        Ok(t)
+    }
+
+    /// The socket address of `base_url` (loopback only: see docs/benchmarks.md).
+    pub fn addr(&self) -> anyhow::Result<SocketAddr> {
+        host_port(&self.base_url)
+    }
+
+    /// `host:port`, for the Host header.
+    pub fn authority(&self) -> &str {
+        authority(&self.base_url)
+    }
+}
+
+pub fn authority(url: &str) -> &str {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// Split `http://host:port[/path]` into a socket address; refuses anything
+/// that is not a loopback address, so a typo cannot aim a load test elsewhere.
+pub fn host_port(url: &str) -> anyhow::Result<SocketAddr> {
+    let Some(_) = url.strip_prefix("http://") else {
+        bail!("{url}: only http:// URLs on loopback are load-tested");
+    };
+    let auth = authority(url);
+    let addr: SocketAddr = auth
+        .replace("localhost", "127.0.0.1")
+        .parse()
+        .with_context(|| format!("{url}: expected http://IP:PORT"))?;
+    if !addr.ip().is_loopback() {
+        bail!("{url}: refusing to load-test a non-loopback address");
+    }
+    Ok(addr)
+}
+
+/// netauth's `sandbox.json` → a Target (demo-basic and demo-private-key-jwt).
+pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
+    let text = std::fs::read_to_string(sandbox).with_context(|| format!("reading {}", sandbox.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)?;
+    let s = |v: &serde_json::Value, what: &str| -> anyhow::Result<String> {
+        v.as_str().map(str::to_owned).with_context(|| format!("sandbox.json: `{what}` missing"))
+    };
+    let issuer = s(&doc["issuer"], "issuer")?;
+    let clients = doc["clients"].as_array().context("sandbox.json: `clients` missing")?;
+    let find = |id: &str| {
+        clients
+            .iter()
+            .find(|c| c["client_id"] == id)
+            .with_context(|| format!("sandbox.json: no demo client `{id}`"))
+    };
+    let basic = find("demo-basic")?;
+    let jwt = find("demo-private-key-jwt")?;
+    let scope = basic["scopes"]
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|v| v.as_str())
+        .unwrap_or("disburse")
+        .to_owned();
+    Ok(Target {
+        server: "netauth".into(),
+        base_url: issuer.trim_end_matches('/').to_owned(),
+        issuer: issuer.clone(),
+        token_path: "/token".into(),
+        introspect_path: "/introspect".into(),
+        floor_path: "/healthz".into(),
+        scope,
+        basic: SecretClient {
+            client_id: s(&basic["client_id"], "client_id")?,
+            client_secret: s(&basic["client_secret"], "demo-basic client_secret")?,
+        },
+        jwt: KeyClient {
+            client_id: s(&jwt["client_id"], "client_id")?,
+            private_key_file: PathBuf::from(s(&jwt["private_key_file"], "private_key_file")?),
+            kid: s(&jwt["kid"], "kid")?,
+            alg: s(&jwt["alg"], "alg")?,
+        },
+        admin: Some(Admin {
+            base_url: format!("{}/admin/v1", issuer.trim_end_matches('/')),
+            token: s(&doc["admin_token"], "admin_token")?,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_only() {
+        assert!(super::host_port("http://127.0.0.1:8080").is_ok());
+        assert!(super::host_port("http://localhost:8080/x").is_ok());
+        assert!(super::host_port("http://10.0.0.1:8080").is_err());
+        assert!(super::host_port("https://127.0.0.1:8080").is_err());
+        assert_eq!(super::authority("http://127.0.0.1:9/a/b"), "127.0.0.1:9");
+    }
+}
