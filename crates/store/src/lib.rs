@@ -8,9 +8,12 @@
 
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
+use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, RefreshTokenRecord};
 use netauth_domain::client::Client;
+use netauth_domain::consent::{Consent, LegalBasisRule};
 use netauth_domain::keys::{RotationPlan, StoredKey};
 use netauth_domain::revocation::{Revocation, RevocationKind};
+use netauth_domain::subscriber::{Operator, OperatorTokenRecord, Subscriber};
 use std::sync::Arc;
 
 mod postgres;
@@ -99,12 +102,139 @@ pub trait MetaStore: Send + Sync {
     async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
 }
 
+#[async_trait]
+pub trait SubscriberStore: Send + Sync {
+    /// Inserts or replaces an operator.
+    async fn upsert_operator(&self, o: &Operator) -> Result<()>;
+    async fn get_operator(&self, id: &str) -> Result<Option<Operator>>;
+    async fn list_operators(&self) -> Result<Vec<Operator>>;
+    /// False if it did not exist. `Conflict` while subscribers reference it.
+    async fn delete_operator(&self, id: &str) -> Result<bool>;
+
+    /// Inserts a subscriber and indexes its addresses; `Conflict` if the id
+    /// or the MSISDN is taken.
+    async fn insert_subscriber(&self, s: &Subscriber) -> Result<()>;
+    /// Many at once, in one transaction (fixtures, imports).
+    async fn insert_subscribers(&self, s: &[Subscriber]) -> Result<()>;
+    /// Replaces the subscriber's document and address index; false if missing.
+    async fn update_subscriber(&self, s: &Subscriber) -> Result<bool>;
+    async fn delete_subscriber(&self, id: &str) -> Result<bool>;
+    async fn get_subscriber(&self, id: &str) -> Result<Option<Subscriber>>;
+    async fn subscriber_by_msisdn(&self, msisdn: &str) -> Result<Option<Subscriber>>;
+    /// Subscribers holding `ip` (canonical text) with `port` inside their
+    /// range, or with any port when `port` is `None`; at most `limit`.
+    async fn subscribers_by_address(
+        &self,
+        ip: &str,
+        port: Option<u16>,
+        limit: u32,
+    ) -> Result<Vec<Subscriber>>;
+    /// Ordered by MSISDN, after `after` (exclusive), at most `limit` (≤ 1000).
+    async fn list_subscribers(&self, after: Option<&str>, limit: u32) -> Result<Vec<Subscriber>>;
+    async fn count_subscribers(&self) -> Result<u64>;
+
+    async fn insert_operator_token(&self, t: &OperatorTokenRecord) -> Result<()>;
+    /// Spends an operator token: returns it once if it exists and is
+    /// unexpired at `now`, and deletes it.
+    async fn consume_operator_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<OperatorTokenRecord>>;
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Inserts or replaces the rule for (scope, purpose).
+    async fn upsert_legal_basis(&self, r: &LegalBasisRule) -> Result<()>;
+    async fn delete_legal_basis(&self, scope: &str, purpose: &str) -> Result<bool>;
+    async fn list_legal_bases(&self) -> Result<Vec<LegalBasisRule>>;
+
+    /// Inserts or replaces the consent for (subscriber, client, scope, purpose).
+    async fn upsert_consent(&self, c: &Consent) -> Result<()>;
+    async fn get_consent(
+        &self,
+        subscriber_id: &str,
+        client_id: &str,
+        scope: &str,
+        purpose: &str,
+    ) -> Result<Option<Consent>>;
+    /// Every consent record of a subscriber (granted and revoked).
+    async fn list_consents(&self, subscriber_id: &str) -> Result<Vec<Consent>>;
+}
+
+#[async_trait]
+pub trait CibaStore: Send + Sync {
+    /// Inserts a request and, when given, its handset prompt, in one
+    /// transaction. Returns false (and writes nothing) when the subscriber
+    /// already has `max_pending` unexpired pending prompts at `now`.
+    async fn insert_ciba_request(
+        &self,
+        r: &CibaRequest,
+        prompt: Option<&Prompt>,
+        max_pending: u32,
+        now: UnixTime,
+    ) -> Result<bool>;
+    async fn get_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>>;
+    /// Records a poll at `now` with the (possibly grown) `interval`, only if
+    /// `last_polled_at` is still `seen`: of two concurrent polls one applies.
+    /// (`now` and `seen` are whatever unit the caller keeps there: the server
+    /// uses milliseconds.)
+    async fn record_ciba_poll(
+        &self,
+        id_hash: &str,
+        seen: Option<UnixTime>,
+        now: UnixTime,
+        interval: i64,
+    ) -> Result<bool>;
+    /// pending → `status` (approved or denied). Returns the request as updated
+    /// if it was pending, else `None`.
+    async fn decide_ciba_request(&self, id_hash: &str, status: CibaStatus) -> Result<Option<CibaRequest>>;
+    /// approved → consumed, atomically: of concurrent callers exactly one
+    /// gets the request.
+    async fn consume_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>>;
+
+    async fn get_prompt(&self, id: &str) -> Result<Option<Prompt>>;
+    /// The subscriber's pending, unexpired prompts, newest first.
+    async fn list_prompts(&self, subscriber_id: &str, now: UnixTime) -> Result<Vec<Prompt>>;
+    /// pending → approved/denied for a prompt of `subscriber_id` unexpired at
+    /// `now`; returns the prompt as updated, else `None`.
+    async fn answer_prompt(
+        &self,
+        id: &str,
+        subscriber_id: &str,
+        approve: bool,
+        now: UnixTime,
+    ) -> Result<Option<Prompt>>;
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    async fn insert_refresh_token(&self, r: &RefreshTokenRecord) -> Result<()>;
+    async fn get_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRecord>>;
+    /// Marks the token rotated at `now` if it is neither rotated nor revoked;
+    /// returns it then (exactly one of concurrent callers), else `None`.
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<RefreshTokenRecord>>;
+    /// Revokes every token of the family; returns how many.
+    async fn revoke_refresh_family(&self, family_id: &str) -> Result<u64>;
+    /// Revokes every refresh token of (client, subscriber) (consent revoked).
+    async fn revoke_refresh_tokens_of(&self, client_id: &str, subscriber_id: &str) -> Result<u64>;
+}
+
 /// What the janitor removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub jtis: u64,
     pub revocations: u64,
     pub keys: u64,
+    pub ciba_requests: u64,
+    pub prompts: u64,
+    pub refresh_tokens: u64,
+    pub operator_tokens: u64,
 }
 
 #[async_trait]
@@ -118,8 +248,32 @@ pub trait Maintenance: Send + Sync {
 }
 
 /// Everything netauth keeps.
-pub trait Store: ClientStore + KeyStore + ReplayStore + RevocationStore + MetaStore + Maintenance {}
-impl<T: ClientStore + KeyStore + ReplayStore + RevocationStore + MetaStore + Maintenance> Store for T {}
+pub trait Store:
+    ClientStore
+    + KeyStore
+    + ReplayStore
+    + RevocationStore
+    + MetaStore
+    + SubscriberStore
+    + ConsentStore
+    + CibaStore
+    + RefreshStore
+    + Maintenance
+{
+}
+impl<T> Store for T where
+    T: ClientStore
+        + KeyStore
+        + ReplayStore
+        + RevocationStore
+        + MetaStore
+        + SubscriberStore
+        + ConsentStore
+        + CibaStore
+        + RefreshStore
+        + Maintenance
+{
+}
 
 /// Connects to `url` (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`),
 /// applies the migrations, and returns the store.

@@ -37,4 +37,13 @@ impl PgStore {
     }
 }
 
-crate::sql::impl_store!(PgStore, sqlx::Postgres, "postgres");
+/// Serialises `insert_ciba_request`s of one subscriber until commit, so two
+/// cannot both count the same pending prompts and exceed the bound (under
+/// READ COMMITTED neither would see the other's uncommitted prompt). A
+/// transaction-scoped advisory lock on (a class number of netauth's, hash of
+/// the subscriber id): the two-key space is separate from sqlx's migration
+/// lock, which uses one 64-bit key.
+/// A hash collision only makes two subscribers' requests wait for each other.
+const LOCK_PENDING_PROMPTS: Option<&str> = Some("SELECT pg_advisory_xact_lock(1851880001, hashtext($1))");
+
+crate::sql::impl_store!(PgStore, sqlx::Postgres, "postgres", LOCK_PENDING_PROMPTS);

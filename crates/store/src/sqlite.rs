@@ -77,7 +77,12 @@ fn is_in_memory(url: &str) -> bool {
     path.ends_with(":memory:") || params.split('&').any(|p| p == "mode=memory")
 }
 
-crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+/// Nothing to add: `insert_ciba_request` writes before it counts, and on
+/// SQLite the first write takes the database's single write lock until
+/// commit, which serialises those transactions already.
+const LOCK_PENDING_PROMPTS: Option<&str> = None;
+
+crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite", LOCK_PENDING_PROMPTS);
 
 #[cfg(test)]
 mod tests {

@@ -9,18 +9,24 @@
 //! A fresh database per test keeps tests independent of each other and of
 //! the order they run in (nextest runs each in its own process anyway).
 
+use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode, Prompt, PromptStatus, RefreshTokenRecord};
 use netauth_domain::client::{AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg};
+use netauth_domain::consent::{Consent, ConsentCapture, ConsentStatus, LegalBasis, LegalBasisRule};
 use netauth_domain::crypto::random_bytes;
 use netauth_domain::keys::{
     KeyRing, KeyUse, MasterKey, StoredKey, initial_keys, new_sealing_key, plan_rotation,
 };
 use netauth_domain::revocation::RevocationKind;
+use netauth_domain::subscriber::{
+    AddressAssignment, HandsetPolicy, Operator, OperatorTokenRecord, SimRecord, Subscriber, SubscriberStatus,
+};
 use netauth_proto::GrantType;
 use netauth_store::{ClientStore, MetaStore, PgStore, Purged, SqliteStore, Store, StoreError};
 use sqlx::Connection;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::task::JoinSet;
 
 const ENV_URL: &str = "NETAUTH_TEST_DATABASE_URL";
@@ -179,6 +185,26 @@ suite!(
     meta_round_trip,
     second_node_shares_state,
     ping_and_backend,
+    operator_crud_and_references,
+    subscriber_crud,
+    insert_subscribers_is_all_or_nothing,
+    subscribers_by_address_matches_ip_and_port_range,
+    list_subscribers_pages_in_msisdn_order,
+    operator_tokens_are_spent_once,
+    concurrent_operator_token_consumed_once,
+    legal_bases_and_consents,
+    ciba_request_lifecycle,
+    concurrent_consume_ciba_request_exactly_once,
+    concurrent_decide_ciba_request_exactly_once,
+    record_ciba_poll_applies_once_per_seen,
+    concurrent_record_ciba_poll_exactly_once,
+    insert_ciba_request_respects_max_pending,
+    concurrent_insert_ciba_request_respects_max_pending,
+    prompts_list_and_answer,
+    refresh_token_rotation,
+    concurrent_rotate_refresh_token_exactly_once,
+    refresh_token_revocation,
+    purge_expired_covers_ciba_prompts_and_tokens,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -207,6 +233,8 @@ fn client(id: &str) -> Client {
         id_token_signed_response_alg: SigningAlg::ES256,
         access_token_ttl: Some(600),
         refresh_token_ttl: None,
+        backchannel_token_delivery_mode: None,
+        backchannel_client_notification_endpoint: None,
         created_at: NOW,
         updated_at: NOW,
     }
@@ -222,6 +250,136 @@ fn jwt_client(id: &str) -> Client {
     );
     c.id_token_signed_response_alg = SigningAlg::EdDSA;
     c
+}
+
+fn operator(id: &str) -> Operator {
+    Operator {
+        id: id.to_owned(),
+        name: format!("Operator {id}"),
+        country: "ES".to_owned(),
+        number_ranges: vec!["+3460".to_owned(), "+3461".to_owned()],
+    }
+}
+
+/// A CGNAT address: `ip`, ports `[start, end]`.
+fn addr(ip: &str, port_start: u16, port_end: u16) -> AddressAssignment {
+    AddressAssignment { ip: ip.to_owned(), port_start, port_end }
+}
+
+fn subscriber(id: &str, msisdn: &str, operator_id: &str) -> Subscriber {
+    Subscriber {
+        id: id.to_owned(),
+        msisdn: msisdn.to_owned(),
+        operator_id: operator_id.to_owned(),
+        status: SubscriberStatus::Active,
+        sims: vec![
+            SimRecord { sim_id: format!("8934{id}-1"), activated_at: NOW - 86_400 * 400 },
+            SimRecord { sim_id: format!("8934{id}-2"), activated_at: NOW - 86_400 },
+        ],
+        addresses: vec![addr("100.64.0.1", 1024, 2047)],
+        handset_policy: HandsetPolicy::Ask,
+        created_at: NOW,
+    }
+}
+
+/// The `n`th of a benchmark-like population: one CGNAT address each, 32
+/// subscribers per public IP with 2,016 ports apiece.
+fn numbered_subscriber(n: u32, operator_id: &str) -> Subscriber {
+    let block = (n % 32) as u16;
+    let ip_n = n / 32;
+    let ip = format!("100.{}.{}.{}", 64 + (ip_n >> 16) % 64, (ip_n >> 8) & 0xff, ip_n & 0xff);
+    Subscriber {
+        id: format!("sub-{n:08}"),
+        msisdn: format!("+3460{n:08}"),
+        operator_id: operator_id.to_owned(),
+        status: SubscriberStatus::Active,
+        sims: vec![SimRecord { sim_id: format!("893407{n:012}"), activated_at: NOW - 86_400 }],
+        addresses: vec![addr(&ip, 1024 + block * 2016, 1024 + block * 2016 + 2015)],
+        handset_policy: HandsetPolicy::AutoApprove,
+        created_at: NOW,
+    }
+}
+
+fn sub_ids(subs: &[Subscriber]) -> Vec<&str> {
+    subs.iter().map(|s| s.id.as_str()).collect()
+}
+
+fn rule(scope: &str, purpose: &str, basis: LegalBasis) -> LegalBasisRule {
+    LegalBasisRule {
+        scope: scope.to_owned(),
+        purpose: purpose.to_owned(),
+        basis,
+        capture: ConsentCapture::Handset,
+    }
+}
+
+fn consent(sub: &str, client_id: &str, scope: &str, status: ConsentStatus) -> Consent {
+    Consent {
+        subscriber_id: sub.to_owned(),
+        client_id: client_id.to_owned(),
+        scope: scope.to_owned(),
+        purpose: "dpv:FraudPreventionAndDetection".to_owned(),
+        status,
+        updated_at: NOW,
+    }
+}
+
+fn ciba_request(id_hash: &str, sub: &str) -> CibaRequest {
+    CibaRequest {
+        id_hash: id_hash.to_owned(),
+        client_id: "client-a".to_owned(),
+        subscriber_id: sub.to_owned(),
+        scope: "openid dpv:FraudPreventionAndDetection#sim-swap".to_owned(),
+        purpose: Some("dpv:FraudPreventionAndDetection".to_owned()),
+        hint_kind: "tel".to_owned(),
+        amr: vec!["sim".to_owned()],
+        status: CibaStatus::Pending,
+        delivery: DeliveryMode::Poll,
+        client_notification_token: None,
+        created_at: NOW,
+        expires_at: NOW + 120,
+        interval: 5,
+        last_polled_at: None,
+        consent_scopes: vec!["dpv:FraudPreventionAndDetection#sim-swap".to_owned()],
+        notify_auth_req_id: None,
+    }
+}
+
+/// The handset prompt for `r`, created at `at`, expiring 120 s later.
+fn prompt_for(id: &str, r: &CibaRequest, at: i64) -> Prompt {
+    Prompt {
+        id: id.to_owned(),
+        subscriber_id: r.subscriber_id.clone(),
+        kind: "ciba_consent".to_owned(),
+        reference: r.id_hash.clone(),
+        client_id: r.client_id.clone(),
+        client_name: "Client A".to_owned(),
+        purpose: r.purpose.clone(),
+        scopes: r.consent_scopes.clone(),
+        status: PromptStatus::Pending,
+        created_at: at,
+        expires_at: at + 120,
+    }
+}
+
+fn refresh(token_hash: &str, family_id: &str, client_id: &str, sub: &str) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        token_hash: token_hash.to_owned(),
+        family_id: family_id.to_owned(),
+        client_id: client_id.to_owned(),
+        subscriber_id: sub.to_owned(),
+        scope: "openid offline_access dpv:FraudPreventionAndDetection#sim-swap".to_owned(),
+        purpose: Some("dpv:FraudPreventionAndDetection".to_owned()),
+        amr: vec!["sim".to_owned()],
+        created_at: NOW,
+        expires_at: NOW + 86_400,
+        rotated_at: None,
+        revoked: false,
+    }
+}
+
+fn prompt_ids(ps: &[Prompt]) -> Vec<&str> {
+    ps.iter().map(|p| p.id.as_str()).collect()
 }
 
 fn ids(cs: &[Client]) -> Vec<&str> {
@@ -499,7 +657,11 @@ mod cases {
         assert!(s.init_keys(&[retired, current.clone()]).await.unwrap());
 
         let purged = s.purge_expired(NOW + 150).await.unwrap();
-        assert_eq!(purged, Purged { jtis: 2, revocations: 1, keys: 1 }, "expires_at <= now is expired");
+        assert_eq!(
+            purged,
+            Purged { jtis: 2, revocations: 1, keys: 1, ..Purged::default() },
+            "expires_at <= now is expired"
+        );
         assert_eq!(s.purge_expired(NOW + 150).await.unwrap(), Purged::default());
 
         assert!(s.record_jti("c", "old", NOW + 500).await.unwrap(), "purged jti is forgotten");
@@ -553,6 +715,749 @@ mod cases {
         s.ping().await.unwrap();
         let expected = if ctx.url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
         assert_eq!(s.backend(), expected);
+    }
+
+    // ------------------------------------------------------------ subscribers
+
+    pub async fn operator_crud_and_references(ctx: Ctx) {
+        let s = ctx.store;
+        assert!(s.list_operators().await.unwrap().is_empty());
+        s.upsert_operator(&operator("op-b")).await.unwrap();
+        s.upsert_operator(&operator("op-a")).await.unwrap();
+        assert_eq!(s.get_operator("op-a").await.unwrap(), Some(operator("op-a")));
+        assert_eq!(s.get_operator("nobody").await.unwrap(), None);
+
+        let mut renamed = operator("op-b");
+        renamed.name = "Renamed".to_owned();
+        renamed.number_ranges.clear();
+        s.upsert_operator(&renamed).await.unwrap();
+        assert_eq!(s.get_operator("op-b").await.unwrap(), Some(renamed.clone()), "upsert replaces");
+        assert_eq!(s.list_operators().await.unwrap(), [operator("op-a"), renamed], "ordered by id");
+
+        // Referenced by a subscriber: refused, and the operator stays.
+        s.insert_subscriber(&subscriber("s1", "+34600000001", "op-a")).await.unwrap();
+        assert!(matches!(s.delete_operator("op-a").await, Err(StoreError::Conflict)));
+        assert!(s.get_operator("op-a").await.unwrap().is_some());
+        // Nor can a subscriber name an operator that does not exist.
+        let res = s.insert_subscriber(&subscriber("s2", "+34600000002", "op-missing")).await;
+        assert!(matches!(res, Err(StoreError::Conflict)), "{res:?}");
+        assert_eq!(s.get_subscriber("s2").await.unwrap(), None);
+
+        assert!(s.delete_subscriber("s1").await.unwrap());
+        assert!(s.delete_operator("op-a").await.unwrap());
+        assert!(!s.delete_operator("op-a").await.unwrap());
+        assert_eq!(s.get_operator("op-a").await.unwrap(), None);
+        assert_eq!(s.list_operators().await.unwrap().len(), 1);
+    }
+
+    pub async fn subscriber_crud(ctx: Ctx) {
+        let s = ctx.store;
+        s.upsert_operator(&operator("op")).await.unwrap();
+        s.upsert_operator(&operator("op2")).await.unwrap();
+        let mut a = subscriber("sub-a", "+34600000001", "op");
+        a.addresses.push(addr("2001:db8::1", 0, u16::MAX));
+        let b = subscriber("sub-b", "+34600000002", "op");
+        s.insert_subscriber(&a).await.unwrap();
+        s.insert_subscriber(&b).await.unwrap();
+        assert_eq!(s.count_subscribers().await.unwrap(), 2);
+
+        assert_eq!(s.get_subscriber("sub-a").await.unwrap(), Some(a.clone()), "document comes back whole");
+        assert_eq!(s.subscriber_by_msisdn("+34600000002").await.unwrap(), Some(b.clone()));
+        assert_eq!(s.get_subscriber("nobody").await.unwrap(), None);
+        assert_eq!(s.subscriber_by_msisdn("+34699999999").await.unwrap(), None);
+
+        // Duplicate id, duplicate MSISDN: refused, nothing changed.
+        let dup_id = subscriber("sub-a", "+34600000009", "op");
+        assert!(matches!(s.insert_subscriber(&dup_id).await, Err(StoreError::Conflict)));
+        let dup_msisdn = subscriber("sub-c", "+34600000001", "op");
+        assert!(matches!(s.insert_subscriber(&dup_msisdn).await, Err(StoreError::Conflict)));
+        assert_eq!(s.subscriber_by_msisdn("+34600000009").await.unwrap(), None);
+        assert_eq!(s.get_subscriber("sub-c").await.unwrap(), None);
+        assert_eq!(s.count_subscribers().await.unwrap(), 2);
+
+        // Update: new number, operator, status and addresses; the address
+        // index follows.
+        let mut a2 = a.clone();
+        a2.msisdn = "+34600000003".to_owned();
+        a2.operator_id = "op2".to_owned();
+        a2.status = SubscriberStatus::Suspended;
+        a2.addresses = vec![addr("100.64.9.9", 0, 1023)];
+        a2.sims.push(SimRecord { sim_id: "new-sim".to_owned(), activated_at: NOW });
+        assert!(s.update_subscriber(&a2).await.unwrap());
+        assert_eq!(s.get_subscriber("sub-a").await.unwrap(), Some(a2.clone()));
+        assert_eq!(s.subscriber_by_msisdn("+34600000003").await.unwrap(), Some(a2.clone()));
+        assert_eq!(s.subscriber_by_msisdn("+34600000001").await.unwrap(), None, "old number freed");
+        assert!(s.subscribers_by_address("2001:db8::1", None, 10).await.unwrap().is_empty());
+        assert_eq!(s.subscribers_by_address("100.64.9.9", Some(80), 10).await.unwrap(), [a2.clone()]);
+        assert_eq!(
+            sub_ids(&s.subscribers_by_address("100.64.0.1", Some(1500), 10).await.unwrap()),
+            ["sub-b"],
+            "sub-a's old address is gone from the index"
+        );
+
+        // Updating to a number someone holds: Conflict, and no half-update.
+        let mut clash = a2.clone();
+        clash.msisdn = b.msisdn.clone();
+        clash.addresses = vec![];
+        assert!(matches!(s.update_subscriber(&clash).await, Err(StoreError::Conflict)));
+        assert_eq!(s.get_subscriber("sub-a").await.unwrap(), Some(a2.clone()));
+        assert_eq!(s.subscribers_by_address("100.64.9.9", None, 10).await.unwrap(), [a2.clone()]);
+
+        assert!(!s.update_subscriber(&subscriber("nobody", "+34611111111", "op")).await.unwrap());
+        assert_eq!(s.get_subscriber("nobody").await.unwrap(), None, "update does not insert");
+        assert!(
+            s.subscribers_by_address("100.64.0.1", None, 10).await.unwrap().iter().all(|x| x.id != "nobody")
+        );
+
+        // Delete takes the addresses with it; the MSISDN can be reused.
+        assert!(s.delete_subscriber("sub-a").await.unwrap());
+        assert!(!s.delete_subscriber("sub-a").await.unwrap());
+        assert_eq!(s.get_subscriber("sub-a").await.unwrap(), None);
+        assert!(s.subscribers_by_address("100.64.9.9", None, 10).await.unwrap().is_empty());
+        assert_eq!(s.count_subscribers().await.unwrap(), 1);
+        s.insert_subscriber(&subscriber("sub-d", "+34600000003", "op")).await.unwrap();
+        assert_eq!(s.count_subscribers().await.unwrap(), 2);
+    }
+
+    pub async fn insert_subscribers_is_all_or_nothing(ctx: Ctx) {
+        let s = ctx.store;
+        s.upsert_operator(&operator("op")).await.unwrap();
+        s.insert_subscribers(&[]).await.unwrap();
+
+        // Enough rows to span several multi-row statements, with two
+        // addresses each (twice as many address rows).
+        let mut batch: Vec<Subscriber> = (0..4500).map(|n| numbered_subscriber(n, "op")).collect();
+        for sub in batch.iter_mut().step_by(3) {
+            sub.addresses.push(addr("2001:db8::7", 0, u16::MAX));
+        }
+        s.insert_subscribers(&batch).await.unwrap();
+        assert_eq!(s.count_subscribers().await.unwrap(), 4500);
+        assert_eq!(s.get_subscriber("sub-00004499").await.unwrap().as_ref(), batch.last());
+        assert_eq!(s.subscriber_by_msisdn("+346000002222").await.unwrap().as_ref(), Some(&batch[2222]));
+        let last = &batch[4499].addresses[0];
+        let found = s.subscribers_by_address(&last.ip, Some(last.port_start), 10).await.unwrap();
+        assert_eq!(sub_ids(&found), ["sub-00004499"]);
+        assert_eq!(s.subscribers_by_address("2001:db8::7", None, 1000).await.unwrap().len(), 1000, "capped");
+
+        // A later batch with a duplicate MSISDN deep inside: nothing of it stays.
+        let mut bad: Vec<Subscriber> = (5000..8000).map(|n| numbered_subscriber(n, "op")).collect();
+        bad[2500].msisdn = batch[10].msisdn.clone();
+        let res = s.insert_subscribers(&bad).await;
+        assert!(matches!(res, Err(StoreError::Conflict)), "{res:?}");
+        assert_eq!(s.count_subscribers().await.unwrap(), 4500);
+        assert_eq!(s.get_subscriber("sub-00005000").await.unwrap(), None);
+        assert!(s.subscribers_by_address(&bad[0].addresses[0].ip, None, 10).await.unwrap().is_empty());
+
+        // A duplicate id within the batch itself, and an unknown operator.
+        let twice = [numbered_subscriber(9000, "op"), numbered_subscriber(9000, "op")];
+        assert!(matches!(s.insert_subscribers(&twice).await, Err(StoreError::Conflict)));
+        let orphan = [numbered_subscriber(9001, "op"), numbered_subscriber(9002, "nobody")];
+        assert!(matches!(s.insert_subscribers(&orphan).await, Err(StoreError::Conflict)));
+        assert_eq!(s.count_subscribers().await.unwrap(), 4500);
+    }
+
+    pub async fn subscribers_by_address_matches_ip_and_port_range(ctx: Ctx) {
+        let s = ctx.store;
+        s.upsert_operator(&operator("op")).await.unwrap();
+        let ip = "198.51.100.7";
+        let mut low = subscriber("low", "+34600000001", "op");
+        low.addresses = vec![addr(ip, 1024, 2047)];
+        let mut high = subscriber("high", "+34600000002", "op");
+        high.addresses = vec![addr(ip, 2048, 4095)];
+        // Two rows on the same IP, both matching port 5000: listed once.
+        let mut twice = subscriber("twice", "+34600000003", "op");
+        twice.addresses = vec![addr(ip, 4096, 6143), addr(ip, 5000, 5001), addr("203.0.113.1", 0, u16::MAX)];
+        let mut v6 = subscriber("v6", "+34600000004", "op");
+        v6.addresses = vec![addr("2001:db8::1", 0, u16::MAX)];
+        let none = subscriber("none", "+34600000005", "op");
+        let none = Subscriber { addresses: vec![], ..none };
+        s.insert_subscribers(&[low.clone(), high.clone(), twice.clone(), v6.clone(), none]).await.unwrap();
+
+        let at = |port: Option<u16>| {
+            let s = s.clone();
+            async move { sub_ids(&s.subscribers_by_address(ip, port, 10).await.unwrap()).join(",") }
+        };
+        assert_eq!(at(Some(1024)).await, "low", "range start is inclusive");
+        assert_eq!(at(Some(2047)).await, "low", "range end is inclusive");
+        assert_eq!(at(Some(2048)).await, "high");
+        assert_eq!(at(Some(5000)).await, "twice");
+        assert_eq!(at(Some(1023)).await, "");
+        assert_eq!(at(Some(6144)).await, "");
+        assert_eq!(at(None).await, "high,low,twice", "no port: anyone on the IP, once each");
+        assert_eq!(s.subscribers_by_address(ip, None, 2).await.unwrap().len(), 2, "limit");
+        assert_eq!(s.subscribers_by_address(ip, None, 10).await.unwrap()[1], low, "documents whole");
+        assert_eq!(s.subscribers_by_address("2001:db8::1", Some(443), 10).await.unwrap(), [v6]);
+        assert_eq!(s.subscribers_by_address("203.0.113.1", Some(0), 10).await.unwrap(), [twice.clone()]);
+        assert_eq!(s.subscribers_by_address("203.0.113.1", Some(u16::MAX), 10).await.unwrap(), [twice]);
+        assert!(s.subscribers_by_address("198.51.100.8", None, 10).await.unwrap().is_empty());
+        assert!(s.subscribers_by_address(ip, None, 0).await.unwrap().is_empty());
+    }
+
+    pub async fn list_subscribers_pages_in_msisdn_order(ctx: Ctx) {
+        let s = ctx.store;
+        s.upsert_operator(&operator("op")).await.unwrap();
+        assert!(s.list_subscribers(None, 10).await.unwrap().is_empty());
+
+        // Ids run against MSISDN order, so ordering by id would show.
+        let mut all: Vec<Subscriber> = (0..1003)
+            .map(|i| subscriber(&format!("id{i:04}"), &format!("+34{:04}", 9999 - i), "op"))
+            .collect();
+        s.insert_subscribers(&all).await.unwrap();
+        all.sort_by(|a, b| a.msisdn.cmp(&b.msisdn));
+
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = s.list_subscribers(after.as_deref(), 400).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 400);
+            after = page.last().map(|x| x.msisdn.clone());
+            seen.extend(page);
+        }
+        assert_eq!(seen, all, "pages cover every subscriber once, in MSISDN order");
+
+        assert_eq!(s.list_subscribers(None, u32::MAX).await.unwrap().len(), 1000, "limit is capped");
+        let msisdns = |v: Vec<Subscriber>| v.into_iter().map(|x| x.msisdn).collect::<Vec<_>>();
+        assert_eq!(msisdns(s.list_subscribers(Some("+348997"), 2).await.unwrap()), ["+348998", "+348999"]);
+        assert_eq!(msisdns(s.list_subscribers(Some("+348997x"), 1).await.unwrap()), ["+348998"]);
+        assert!(s.list_subscribers(Some("+349999"), 10).await.unwrap().is_empty());
+        assert!(s.list_subscribers(None, 0).await.unwrap().is_empty());
+
+        // Byte order, whatever the database's locale.
+        for (i, m) in ["b", "B", "a", "A", "_"].into_iter().enumerate() {
+            s.insert_subscriber(&subscriber(&format!("x{i}"), m, "op")).await.unwrap();
+        }
+        assert_eq!(
+            msisdns(s.list_subscribers(Some("+349999"), 10).await.unwrap()),
+            ["A", "B", "_", "a", "b"]
+        );
+    }
+
+    pub async fn operator_tokens_are_spent_once(ctx: Ctx) {
+        let s = ctx.store;
+        let t = OperatorTokenRecord {
+            token_hash: "h1".to_owned(),
+            subscriber_id: "sub".to_owned(),
+            expires_at: NOW + 60,
+        };
+        s.insert_operator_token(&t).await.unwrap();
+        assert!(matches!(s.insert_operator_token(&t).await, Err(StoreError::Conflict)));
+
+        assert_eq!(s.consume_operator_token("h1", NOW).await.unwrap(), Some(t.clone()));
+        assert_eq!(s.consume_operator_token("h1", NOW).await.unwrap(), None, "spent");
+        assert_eq!(s.consume_operator_token("nothing", NOW).await.unwrap(), None);
+
+        // Expired (expires_at <= now): not spendable, left for the janitor.
+        let old = OperatorTokenRecord { token_hash: "h2".to_owned(), expires_at: NOW + 10, ..t.clone() };
+        s.insert_operator_token(&old).await.unwrap();
+        assert_eq!(s.consume_operator_token("h2", NOW + 10).await.unwrap(), None);
+        assert_eq!(s.consume_operator_token("h2", NOW + 9).await.unwrap(), Some(old), "still there before");
+    }
+
+    pub async fn concurrent_operator_token_consumed_once(ctx: Ctx) {
+        let s = ctx.store;
+        let t = OperatorTokenRecord {
+            token_hash: "race".to_owned(),
+            subscriber_id: "sub".to_owned(),
+            expires_at: NOW + 60,
+        };
+        s.insert_operator_token(&t).await.unwrap();
+        let mut tasks = JoinSet::new();
+        for _ in 0..20 {
+            let s = s.clone();
+            tasks.spawn(async move { s.consume_operator_token("race", NOW).await.unwrap() });
+        }
+        let got: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+        assert_eq!(got, [t], "exactly one of 20 concurrent consumers gets the token");
+    }
+
+    // ------------------------------------------------------------ consents
+
+    pub async fn legal_bases_and_consents(ctx: Ctx) {
+        let s = ctx.store;
+        assert!(s.list_legal_bases().await.unwrap().is_empty());
+        let swap = "dpv:FraudPreventionAndDetection#sim-swap";
+        let loc = "dpv:FraudPreventionAndDetection#device-location-read";
+        let fraud = "dpv:FraudPreventionAndDetection";
+        s.upsert_legal_basis(&rule(swap, fraud, LegalBasis::Contract)).await.unwrap();
+        s.upsert_legal_basis(&rule(loc, fraud, LegalBasis::LegitimateInterest)).await.unwrap();
+        s.upsert_legal_basis(&rule(swap, "dpv:Marketing", LegalBasis::Consent)).await.unwrap();
+        let mut replaced = rule(swap, fraud, LegalBasis::Consent);
+        replaced.capture = ConsentCapture::Refuse;
+        s.upsert_legal_basis(&replaced).await.unwrap();
+        assert_eq!(
+            s.list_legal_bases().await.unwrap(),
+            [
+                rule(loc, fraud, LegalBasis::LegitimateInterest),
+                replaced,
+                rule(swap, "dpv:Marketing", LegalBasis::Consent),
+            ],
+            "ordered by (scope, purpose); upsert replaces"
+        );
+        assert!(s.delete_legal_basis(swap, "dpv:Marketing").await.unwrap());
+        assert!(!s.delete_legal_basis(swap, "dpv:Marketing").await.unwrap());
+        assert_eq!(s.list_legal_bases().await.unwrap().len(), 2);
+
+        assert_eq!(s.get_consent("sub", "client-a", swap, fraud).await.unwrap(), None);
+        let granted = consent("sub", "client-a", swap, ConsentStatus::Granted);
+        s.upsert_consent(&granted).await.unwrap();
+        assert_eq!(s.get_consent("sub", "client-a", swap, fraud).await.unwrap(), Some(granted.clone()));
+        assert_eq!(s.get_consent("sub", "client-a", swap, "dpv:Other").await.unwrap(), None);
+        assert_eq!(s.get_consent("sub", "client-b", swap, fraud).await.unwrap(), None);
+
+        let revoked = Consent { status: ConsentStatus::Revoked, updated_at: NOW + 60, ..granted.clone() };
+        s.upsert_consent(&revoked).await.unwrap();
+        assert_eq!(s.get_consent("sub", "client-a", swap, fraud).await.unwrap(), Some(revoked.clone()));
+
+        let other_client = consent("sub", "client-0", loc, ConsentStatus::Granted);
+        let other_scope = consent("sub", "client-a", loc, ConsentStatus::Granted);
+        s.upsert_consent(&other_scope).await.unwrap();
+        s.upsert_consent(&other_client).await.unwrap();
+        s.upsert_consent(&consent("someone-else", "client-a", swap, ConsentStatus::Granted)).await.unwrap();
+        assert_eq!(
+            s.list_consents("sub").await.unwrap(),
+            [other_client, other_scope, revoked],
+            "the subscriber's records, granted and revoked, by (client, scope, purpose)"
+        );
+        assert!(s.list_consents("nobody").await.unwrap().is_empty());
+    }
+
+    // ------------------------------------------------------------ CIBA
+
+    pub async fn ciba_request_lifecycle(ctx: Ctx) {
+        let s = ctx.store;
+        // Ping mode: every optional field set, to see the document whole.
+        let r = CibaRequest {
+            delivery: DeliveryMode::Ping,
+            client_notification_token: Some("cnt".to_owned()),
+            notify_auth_req_id: Some("auth-req-id".to_owned()),
+            ..ciba_request("req-1", "sub")
+        };
+        let p = prompt_for("prompt-1", &r, NOW);
+        assert!(s.insert_ciba_request(&r, Some(&p), 5, NOW).await.unwrap());
+        assert!(matches!(s.insert_ciba_request(&r, None, 5, NOW).await, Err(StoreError::Conflict)));
+        assert_eq!(s.get_ciba_request("req-1").await.unwrap(), Some(r.clone()));
+        assert_eq!(s.get_prompt("prompt-1").await.unwrap(), Some(p));
+        assert_eq!(s.get_ciba_request("nothing").await.unwrap(), None);
+        assert_eq!(s.get_prompt("nothing").await.unwrap(), None);
+
+        // Not approved yet: nothing to consume. Not a decision: refused.
+        assert_eq!(s.consume_ciba_request("req-1").await.unwrap(), None);
+        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Consumed).await.unwrap(), None);
+        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Pending).await.unwrap(), None);
+        assert_eq!(s.get_ciba_request("req-1").await.unwrap().map(|r| r.status), Some(CibaStatus::Pending));
+
+        let approved = CibaRequest { status: CibaStatus::Approved, ..r.clone() };
+        assert_eq!(
+            s.decide_ciba_request("req-1", CibaStatus::Approved).await.unwrap(),
+            Some(approved.clone())
+        );
+        assert_eq!(s.get_ciba_request("req-1").await.unwrap(), Some(approved.clone()), "document follows");
+        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Denied).await.unwrap(), None, "decided once");
+        assert_eq!(s.decide_ciba_request("nothing", CibaStatus::Approved).await.unwrap(), None);
+
+        let consumed = CibaRequest { status: CibaStatus::Consumed, ..r.clone() };
+        assert_eq!(s.consume_ciba_request("req-1").await.unwrap(), Some(consumed.clone()));
+        assert_eq!(s.consume_ciba_request("req-1").await.unwrap(), None, "spent");
+        assert_eq!(s.get_ciba_request("req-1").await.unwrap(), Some(consumed));
+
+        // Denied: never consumable.
+        let d = ciba_request("req-2", "sub");
+        assert!(s.insert_ciba_request(&d, None, 5, NOW).await.unwrap());
+        let denied = s.decide_ciba_request("req-2", CibaStatus::Denied).await.unwrap();
+        assert_eq!(denied.map(|r| r.status), Some(CibaStatus::Denied));
+        assert_eq!(s.consume_ciba_request("req-2").await.unwrap(), None);
+        assert_eq!(s.decide_ciba_request("req-2", CibaStatus::Approved).await.unwrap(), None);
+        assert_eq!(s.get_ciba_request("req-2").await.unwrap().map(|r| r.status), Some(CibaStatus::Denied));
+    }
+
+    pub async fn concurrent_consume_ciba_request_exactly_once(ctx: Ctx) {
+        let s = ctx.store;
+        assert!(s.insert_ciba_request(&ciba_request("req", "sub"), None, 5, NOW).await.unwrap());
+        assert!(s.decide_ciba_request("req", CibaStatus::Approved).await.unwrap().is_some());
+        let mut tasks = JoinSet::new();
+        for _ in 0..20 {
+            let s = s.clone();
+            tasks.spawn(async move { s.consume_ciba_request("req").await.unwrap() });
+        }
+        let got: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+        assert_eq!(got.len(), 1, "exactly one of 20 concurrent consumers gets the request");
+        assert_eq!(got[0].status, CibaStatus::Consumed);
+        assert_eq!(s.get_ciba_request("req").await.unwrap().map(|r| r.status), Some(CibaStatus::Consumed));
+    }
+
+    pub async fn concurrent_decide_ciba_request_exactly_once(ctx: Ctx) {
+        let s = ctx.store;
+        assert!(s.insert_ciba_request(&ciba_request("req", "sub"), None, 5, NOW).await.unwrap());
+        let mut tasks = JoinSet::new();
+        for i in 0..20 {
+            let s = s.clone();
+            let to = if i % 2 == 0 { CibaStatus::Approved } else { CibaStatus::Denied };
+            tasks.spawn(async move { s.decide_ciba_request("req", to).await.unwrap() });
+        }
+        let got: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+        assert_eq!(got.len(), 1, "exactly one of 20 concurrent decisions applies");
+        assert_eq!(s.get_ciba_request("req").await.unwrap().map(|r| r.status), Some(got[0].status));
+    }
+
+    pub async fn record_ciba_poll_applies_once_per_seen(ctx: Ctx) {
+        let s = ctx.store;
+        let r = ciba_request("req", "sub");
+        assert!(s.insert_ciba_request(&r, None, 5, NOW).await.unwrap());
+
+        assert!(s.record_ciba_poll("req", None, NOW + 5, 5).await.unwrap(), "first poll");
+        let got = s.get_ciba_request("req").await.unwrap().unwrap();
+        assert_eq!((got.last_polled_at, got.interval), (Some(NOW + 5), 5));
+        assert!(!s.record_ciba_poll("req", None, NOW + 6, 10).await.unwrap(), "stale: someone polled");
+        assert!(!s.record_ciba_poll("req", Some(NOW), NOW + 6, 10).await.unwrap(), "stale value");
+
+        // Too fast: the interval grows, in the document too.
+        assert!(s.record_ciba_poll("req", Some(NOW + 5), NOW + 7, 10).await.unwrap());
+        let got = s.get_ciba_request("req").await.unwrap().unwrap();
+        assert_eq!(got, CibaRequest { last_polled_at: Some(NOW + 7), interval: 10, ..r.clone() });
+        assert!(s.record_ciba_poll("req", Some(NOW + 7), NOW + 20, 10).await.unwrap());
+        assert!(!s.record_ciba_poll("nothing", None, NOW, 5).await.unwrap());
+
+        // Polling state and decisions do not overwrite each other.
+        assert!(s.decide_ciba_request("req", CibaStatus::Approved).await.unwrap().is_some());
+        assert!(s.record_ciba_poll("req", Some(NOW + 20), NOW + 30, 15).await.unwrap());
+        let got = s.get_ciba_request("req").await.unwrap().unwrap();
+        assert_eq!(
+            (got.status, got.last_polled_at, got.interval),
+            (CibaStatus::Approved, Some(NOW + 30), 15)
+        );
+        assert_eq!(s.consume_ciba_request("req").await.unwrap().map(|r| r.interval), Some(15));
+    }
+
+    pub async fn concurrent_record_ciba_poll_exactly_once(ctx: Ctx) {
+        let s = ctx.store;
+        assert!(s.insert_ciba_request(&ciba_request("req", "sub"), None, 5, NOW).await.unwrap());
+        for (round, seen) in [(1, None), (2, Some(NOW + 1))] {
+            let mut tasks = JoinSet::new();
+            for i in 0..20 {
+                let s = s.clone();
+                tasks.spawn(async move {
+                    (i, s.record_ciba_poll("req", seen, NOW + round, 5 + i).await.unwrap())
+                });
+            }
+            let wins: Vec<i64> =
+                tasks.join_all().await.into_iter().filter(|(_, won)| *won).map(|(i, _)| i).collect();
+            assert_eq!(wins.len(), 1, "round {round}: exactly one of 20 concurrent polls applies");
+            let got = s.get_ciba_request("req").await.unwrap().unwrap();
+            assert_eq!((got.last_polled_at, got.interval), (Some(NOW + round), 5 + wins[0]), "the winner's");
+        }
+    }
+
+    pub async fn insert_ciba_request_respects_max_pending(ctx: Ctx) {
+        let s = ctx.store;
+        for i in 0..3 {
+            let r = ciba_request(&format!("req-{i}"), "sub");
+            assert!(
+                s.insert_ciba_request(&r, Some(&prompt_for(&format!("p-{i}"), &r, NOW)), 3, NOW)
+                    .await
+                    .unwrap()
+            );
+        }
+        // At the bound: refused, and nothing written.
+        let r = ciba_request("req-x", "sub");
+        assert!(!s.insert_ciba_request(&r, Some(&prompt_for("p-x", &r, NOW)), 3, NOW).await.unwrap());
+        assert!(!s.insert_ciba_request(&r, None, 3, NOW).await.unwrap(), "with or without a prompt");
+        assert_eq!(s.get_ciba_request("req-x").await.unwrap(), None);
+        assert_eq!(s.get_prompt("p-x").await.unwrap(), None);
+        assert!(s.insert_ciba_request(&r, None, 4, NOW).await.unwrap(), "a higher bound");
+        // Other subscribers have their own count.
+        let other = ciba_request("req-o", "other");
+        assert!(s.insert_ciba_request(&other, Some(&prompt_for("p-o", &other, NOW)), 3, NOW).await.unwrap());
+        assert!(!s.insert_ciba_request(&ciba_request("zero", "other2"), None, 0, NOW).await.unwrap());
+
+        // Answered prompts no longer count.
+        assert!(s.answer_prompt("p-0", "sub", true, NOW).await.unwrap().is_some());
+        let r = ciba_request("req-3", "sub");
+        assert!(s.insert_ciba_request(&r, Some(&prompt_for("p-3", &r, NOW + 1)), 3, NOW + 1).await.unwrap());
+        assert!(!s.insert_ciba_request(&ciba_request("req-y", "sub"), None, 3, NOW + 1).await.unwrap());
+        // Nor do expired ones (p-1, p-2 expire at NOW + 120).
+        let r = ciba_request("req-4", "sub");
+        assert!(
+            s.insert_ciba_request(&r, Some(&prompt_for("p-4", &r, NOW + 120)), 3, NOW + 120).await.unwrap()
+        );
+        assert_eq!(prompt_ids(&s.list_prompts("sub", NOW + 120).await.unwrap()), ["p-4", "p-3"]);
+    }
+
+    pub async fn concurrent_insert_ciba_request_respects_max_pending(ctx: Ctx) {
+        let s = ctx.store;
+        let mut tasks = JoinSet::new();
+        for i in 0..20 {
+            let s = s.clone();
+            tasks.spawn(async move {
+                let r = ciba_request(&format!("req-{i:02}"), "sub");
+                let p = prompt_for(&format!("p-{i:02}"), &r, NOW);
+                s.insert_ciba_request(&r, Some(&p), 5, NOW).await.unwrap()
+            });
+        }
+        let accepted = tasks.join_all().await.into_iter().filter(|ok| *ok).count();
+        assert_eq!(accepted, 5, "of 20 concurrent requests exactly max_pending are accepted");
+        assert_eq!(s.list_prompts("sub", NOW).await.unwrap().len(), 5);
+        let mut stored = 0;
+        for i in 0..20 {
+            stored += usize::from(s.get_ciba_request(&format!("req-{i:02}")).await.unwrap().is_some());
+        }
+        assert_eq!(stored, 5, "refused requests left nothing behind");
+    }
+
+    pub async fn prompts_list_and_answer(ctx: Ctx) {
+        let s = ctx.store;
+        let mut ps = Vec::new();
+        for (i, (sub, at)) in
+            [("sub", NOW), ("sub", NOW + 10), ("sub", NOW + 20), ("other", NOW + 5), ("sub", NOW - 200)]
+                .into_iter()
+                .enumerate()
+        {
+            let r = ciba_request(&format!("req-{i}"), sub);
+            let p = prompt_for(&format!("p-{i}"), &r, at);
+            assert!(s.insert_ciba_request(&r, Some(&p), 10, at).await.unwrap());
+            ps.push(p);
+        }
+        // Pending and unexpired (p-4 expired at NOW - 80), newest first.
+        assert_eq!(
+            s.list_prompts("sub", NOW + 30).await.unwrap(),
+            [ps[2].clone(), ps[1].clone(), ps[0].clone()]
+        );
+        assert_eq!(prompt_ids(&s.list_prompts("other", NOW + 30).await.unwrap()), ["p-3"]);
+        assert!(s.list_prompts("nobody", NOW).await.unwrap().is_empty());
+
+        // Only the subscriber's own, pending, unexpired prompts can be answered.
+        assert_eq!(s.answer_prompt("p-3", "sub", true, NOW + 30).await.unwrap(), None, "someone else's");
+        assert_eq!(s.answer_prompt("p-4", "sub", true, NOW + 30).await.unwrap(), None, "expired");
+        assert_eq!(s.answer_prompt("p-0", "sub", true, NOW + 120).await.unwrap(), None, "expires_at <= now");
+        assert_eq!(s.answer_prompt("nothing", "sub", true, NOW).await.unwrap(), None);
+
+        let approved = Prompt { status: PromptStatus::Approved, ..ps[1].clone() };
+        assert_eq!(s.answer_prompt("p-1", "sub", true, NOW + 30).await.unwrap(), Some(approved.clone()));
+        assert_eq!(s.get_prompt("p-1").await.unwrap(), Some(approved), "document follows");
+        assert_eq!(s.answer_prompt("p-1", "sub", false, NOW + 30).await.unwrap(), None, "answered once");
+        let denied = s.answer_prompt("p-2", "sub", false, NOW + 30).await.unwrap();
+        assert_eq!(denied.map(|p| p.status), Some(PromptStatus::Denied));
+        assert_eq!(s.get_prompt("p-2").await.unwrap().map(|p| p.status), Some(PromptStatus::Denied));
+        assert_eq!(prompt_ids(&s.list_prompts("sub", NOW + 30).await.unwrap()), ["p-0"]);
+        assert!(s.list_prompts("sub", NOW + 120).await.unwrap().is_empty(), "expires_at <= now");
+
+        // Concurrent answers: one applies.
+        let mut tasks = JoinSet::new();
+        for i in 0..10 {
+            let s = s.clone();
+            tasks.spawn(async move { s.answer_prompt("p-0", "sub", i % 2 == 0, NOW + 30).await.unwrap() });
+        }
+        assert_eq!(tasks.join_all().await.into_iter().flatten().count(), 1);
+    }
+
+    // ------------------------------------------------------------ refresh tokens
+
+    pub async fn refresh_token_rotation(ctx: Ctx) {
+        let s = ctx.store;
+        let t = refresh("rt-1", "fam", "client-a", "sub");
+        s.insert_refresh_token(&t).await.unwrap();
+        assert!(matches!(s.insert_refresh_token(&t).await, Err(StoreError::Conflict)));
+        assert_eq!(s.get_refresh_token("rt-1").await.unwrap(), Some(t.clone()));
+        assert_eq!(s.get_refresh_token("nothing").await.unwrap(), None);
+
+        let rotated = RefreshTokenRecord { rotated_at: Some(NOW + 60), ..t.clone() };
+        assert_eq!(s.rotate_refresh_token("rt-1", NOW + 60).await.unwrap(), Some(rotated.clone()));
+        assert_eq!(s.get_refresh_token("rt-1").await.unwrap(), Some(rotated.clone()), "document follows");
+        assert_eq!(s.rotate_refresh_token("rt-1", NOW + 61).await.unwrap(), None, "rotated once");
+        assert_eq!(s.get_refresh_token("rt-1").await.unwrap(), Some(rotated));
+        assert_eq!(s.rotate_refresh_token("nothing", NOW).await.unwrap(), None);
+
+        // Revoked: not rotatable. Inserted already rotated: not either.
+        s.insert_refresh_token(&RefreshTokenRecord {
+            revoked: true,
+            ..refresh("rt-2", "fam", "client-a", "sub")
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.rotate_refresh_token("rt-2", NOW).await.unwrap(), None);
+        s.insert_refresh_token(&RefreshTokenRecord {
+            rotated_at: Some(NOW),
+            ..refresh("rt-3", "f", "c", "s")
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.rotate_refresh_token("rt-3", NOW + 1).await.unwrap(), None);
+    }
+
+    pub async fn concurrent_rotate_refresh_token_exactly_once(ctx: Ctx) {
+        let s = ctx.store;
+        s.insert_refresh_token(&refresh("rt", "fam", "client-a", "sub")).await.unwrap();
+        let mut tasks = JoinSet::new();
+        for i in 0..20 {
+            let s = s.clone();
+            tasks.spawn(async move { s.rotate_refresh_token("rt", NOW + i).await.unwrap() });
+        }
+        let got: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+        assert_eq!(got.len(), 1, "exactly one of 20 concurrent rotations wins");
+        assert_eq!(s.get_refresh_token("rt").await.unwrap().unwrap().rotated_at, got[0].rotated_at);
+    }
+
+    pub async fn refresh_token_revocation(ctx: Ctx) {
+        let s = ctx.store;
+        for t in [
+            refresh("f1-a", "fam-1", "client-a", "sub"),
+            refresh("f1-b", "fam-1", "client-a", "sub"),
+            refresh("f1-c", "fam-1", "client-a", "sub"),
+            refresh("f2-a", "fam-2", "client-a", "sub"),
+            refresh("f3-a", "fam-3", "client-b", "sub"),
+            refresh("f4-a", "fam-4", "client-a", "other"),
+        ] {
+            s.insert_refresh_token(&t).await.unwrap();
+        }
+        assert!(s.rotate_refresh_token("f1-a", NOW + 1).await.unwrap().is_some());
+        assert!(s.rotate_refresh_token("f1-b", NOW + 2).await.unwrap().is_some());
+
+        assert_eq!(s.revoke_refresh_family("fam-1").await.unwrap(), 3, "rotated ones too");
+        assert_eq!(s.revoke_refresh_family("fam-1").await.unwrap(), 0, "already revoked");
+        assert_eq!(s.revoke_refresh_family("nothing").await.unwrap(), 0);
+        let a = s.get_refresh_token("f1-a").await.unwrap().unwrap();
+        assert_eq!(
+            a,
+            RefreshTokenRecord {
+                rotated_at: Some(NOW + 1),
+                revoked: true,
+                ..refresh("f1-a", "fam-1", "client-a", "sub")
+            },
+            "rows kept, documents follow"
+        );
+        assert!(s.get_refresh_token("f1-c").await.unwrap().unwrap().revoked);
+        assert_eq!(s.rotate_refresh_token("f1-c", NOW + 3).await.unwrap(), None, "revoked");
+        assert!(!s.get_refresh_token("f2-a").await.unwrap().unwrap().revoked, "other family untouched");
+
+        // Consent revoked for (client-a, sub): its remaining token goes.
+        assert_eq!(s.revoke_refresh_tokens_of("client-a", "sub").await.unwrap(), 1);
+        assert!(s.get_refresh_token("f2-a").await.unwrap().unwrap().revoked);
+        assert_eq!(s.revoke_refresh_tokens_of("client-a", "sub").await.unwrap(), 0);
+        assert!(!s.get_refresh_token("f3-a").await.unwrap().unwrap().revoked, "other client");
+        assert!(!s.get_refresh_token("f4-a").await.unwrap().unwrap().revoked, "other subscriber");
+        assert_eq!(s.revoke_refresh_tokens_of("client-b", "sub").await.unwrap(), 1);
+        assert_eq!(s.rotate_refresh_token("f3-a", NOW).await.unwrap(), None);
+        assert!(s.rotate_refresh_token("f4-a", NOW).await.unwrap().is_some());
+    }
+
+    pub async fn purge_expired_covers_ciba_prompts_and_tokens(ctx: Ctx) {
+        let s = ctx.store;
+        let at = NOW + 150;
+        // Requests and prompts: one expired exactly at `at`, one just after.
+        let mut gone = ciba_request("req-gone", "sub");
+        gone.expires_at = at;
+        let kept = ciba_request("req-kept", "sub");
+        let kept = CibaRequest { expires_at: at + 1, ..kept };
+        let p_gone = Prompt { expires_at: at, ..prompt_for("p-gone", &gone, NOW) };
+        let p_kept = Prompt { expires_at: at + 1, ..prompt_for("p-kept", &kept, NOW) };
+        assert!(s.insert_ciba_request(&gone, Some(&p_gone), 5, NOW).await.unwrap());
+        assert!(s.insert_ciba_request(&kept, Some(&p_kept), 5, NOW).await.unwrap());
+        // Refresh tokens, rotated or not, and operator tokens.
+        for (h, exp) in [("rt-gone", at - 1), ("rt-gone-2", at), ("rt-kept", at + 1)] {
+            s.insert_refresh_token(&RefreshTokenRecord { expires_at: exp, ..refresh(h, "fam", "c", "sub") })
+                .await
+                .unwrap();
+        }
+        assert!(s.rotate_refresh_token("rt-gone", NOW).await.unwrap().is_some());
+        for (h, exp) in [("ot-gone", at), ("ot-kept", at + 1)] {
+            let t = OperatorTokenRecord {
+                token_hash: h.to_owned(),
+                subscriber_id: "sub".to_owned(),
+                expires_at: exp,
+            };
+            s.insert_operator_token(&t).await.unwrap();
+        }
+
+        let purged = s.purge_expired(at).await.unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                ciba_requests: 1,
+                prompts: 1,
+                refresh_tokens: 2,
+                operator_tokens: 1,
+                ..Purged::default()
+            }
+        );
+        assert_eq!(s.purge_expired(at).await.unwrap(), Purged::default());
+        assert_eq!(s.get_ciba_request("req-gone").await.unwrap(), None);
+        assert_eq!(s.get_ciba_request("req-kept").await.unwrap(), Some(kept));
+        assert_eq!(s.get_prompt("p-gone").await.unwrap(), None);
+        assert_eq!(s.get_prompt("p-kept").await.unwrap(), Some(p_kept));
+        assert_eq!(s.get_refresh_token("rt-gone").await.unwrap(), None);
+        assert_eq!(s.get_refresh_token("rt-gone-2").await.unwrap(), None);
+        assert!(s.get_refresh_token("rt-kept").await.unwrap().is_some());
+        assert_eq!(s.consume_operator_token("ot-gone", NOW).await.unwrap(), None, "purged");
+        assert!(s.consume_operator_token("ot-kept", NOW).await.unwrap().is_some());
+    }
+}
+
+// ---------------------------------------------------------------- bulk load
+
+/// How fast `insert_subscribers` loads a benchmark population: batches of
+/// 10,000 (as a fixture loader would call it), `NETAUTH_BULK_SUBSCRIBERS`
+/// subscribers in all (default 1,000,000). Ignored by default; run with
+/// `cargo test -p netauth-store --release --test store bulk -- --ignored --nocapture`.
+#[cfg(test)]
+mod bulk {
+    use super::*;
+
+    const BATCH: u32 = 10_000;
+
+    async fn load(ctx: Ctx) {
+        let s = ctx.store;
+        let total: u32 =
+            std::env::var("NETAUTH_BULK_SUBSCRIBERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+        s.upsert_operator(&operator("op")).await.unwrap();
+        let t0 = Instant::now();
+        let mut slowest = 0_f64;
+        let mut start = 0;
+        while start < total {
+            let batch: Vec<Subscriber> =
+                (start..total.min(start + BATCH)).map(|n| numbered_subscriber(n, "op")).collect();
+            let t = Instant::now();
+            s.insert_subscribers(&batch).await.unwrap();
+            slowest = slowest.max(t.elapsed().as_secs_f64());
+            start += BATCH;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        assert_eq!(s.count_subscribers().await.unwrap(), u64::from(total));
+        eprintln!(
+            "{}: {total} subscribers (+{total} addresses) in {secs:.1} s: {:.0}/s; slowest batch: {:.2} s",
+            s.backend(),
+            f64::from(total) / secs,
+            slowest,
+        );
+        // Lookups still answer from the indexes at this size.
+        let probe = numbered_subscriber(total / 2, "op");
+        let t = Instant::now();
+        for _ in 0..100 {
+            assert_eq!(s.subscriber_by_msisdn(&probe.msisdn).await.unwrap().as_ref(), Some(&probe));
+            let a = &probe.addresses[0];
+            let found = s.subscribers_by_address(&a.ip, Some(a.port_start + 7), 10).await.unwrap();
+            assert_eq!(found, std::slice::from_ref(&probe));
+            let page = s.list_subscribers(Some(&probe.msisdn), 100).await.unwrap();
+            assert_eq!(page.len(), 100.min((total - total / 2 - 1) as usize));
+        }
+        eprintln!(
+            "{}: 100 × (by MSISDN, by IP and port, page of 100): {:.1} ms",
+            s.backend(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[ignore = "benchmark: loads a million subscribers"]
+    async fn sqlite_insert_subscribers_throughput() {
+        run(Backend::Sqlite, load).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[ignore = "benchmark: loads a million subscribers"]
+    async fn postgres_insert_subscribers_throughput() {
+        run(Backend::Postgres, load).await;
     }
 }
 
