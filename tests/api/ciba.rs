@@ -861,3 +861,53 @@ async fn polling_works_on_any_node() {
     assert_eq!(s, 200);
     assert_eq!(poll(&a, &c, &id).await.1["error"], "invalid_grant", "spent on node B, refused on node A");
 }
+
+/// SECURITY.md 14: revoking a refresh token kills it and its access tokens.
+#[tokio::test]
+async fn revoking_a_refresh_token_ends_its_family() {
+    let app = ciba_app(|_| {}).await;
+    let c = ciba_client(&app, "client_secret_basic", json!({})).await;
+    let other = ciba_client(&app, "client_secret_basic", json!({})).await;
+    let id = bc_ok(
+        &app,
+        &c,
+        &[
+            ("login_hint", "tel:+34655555555"),
+            ("scope", "offline_access dpv:FraudPreventionAndDetection sim-swap"),
+        ],
+    )
+    .await;
+    let (_, tok) = poll(&app, &c, &id).await;
+    let rt = tok["refresh_token"].as_str().unwrap();
+    let at = tok["access_token"].as_str().unwrap();
+    // Another client's attempt changes nothing.
+    let r =
+        app.post_form("/revoke", creds(&other), &[("token", rt), ("token_type_hint", "refresh_token")]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.echo(at).await.status(), 200);
+    let r = app.post_form("/revoke", creds(&c), &[("token", rt), ("token_type_hint", "refresh_token")]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.echo(at).await.status(), 401);
+    let r =
+        app.post_form("/token", creds(&c), &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await;
+    assert_eq!(error_of(r).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn consent_given_again_right_after_revocation_works() {
+    let app = ciba_app(|_| {}).await;
+    let c = ciba_client(&app, "client_secret_basic", json!({})).await;
+    let form = [("login_hint", "tel:+34655555555"), ("scope", "dpv:FraudPreventionAndDetection sim-swap")];
+    let id = bc_ok(&app, &c, &form).await;
+    assert_eq!(poll(&app, &c, &id).await.0, 200);
+    let q = format!(
+        "/subscribers/+34655555555/consents?client_id={}&scope=sim-swap&purpose={FRAUD}",
+        c.client_id
+    );
+    assert_eq!(app.admin(reqwest::Method::DELETE, &q, None).await.status(), 204);
+    // The handset auto-approves again at once: the new token must work.
+    let id = bc_ok(&app, &c, &form).await;
+    let (s, tok) = poll(&app, &c, &id).await;
+    assert_eq!(s, 200);
+    assert_eq!(app.echo(tok["access_token"].as_str().unwrap()).await.status(), 200);
+}

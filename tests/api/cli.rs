@@ -133,6 +133,10 @@ fn run(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 #[test]
 fn client_cli_manages_the_sandbox_registry() {
     let dir = temp_dir();
+    let (ok, _, err) = run(&dir, &["client", "list"]);
+    assert!(!ok && err.contains("no sandbox registry"), "no silent new installation: {err}");
+    let (ok, out, err) = run(&dir, &["migrate"]);
+    assert!(ok && out.contains("migrations applied"), "{err}");
     let (ok, out, err) = run(
         &dir,
         &[
@@ -207,6 +211,7 @@ fn serve_refuses_bad_configuration_naming_the_key() {
 #[test]
 fn operator_and_subscriber_cli() {
     let dir = temp_dir();
+    assert!(run(&dir, &["migrate"]).0);
     let (ok, _, err) = run(
         &dir,
         &["operator", "add", "--id", "op1", "--name", "Op One", "--country", "ES", "--range", "+34"],

@@ -59,8 +59,10 @@ pub struct CibaRequest {
     pub expires_at: UnixTime,
     /// Current polling interval in seconds (grows on `slow_down`).
     pub interval: i64,
-    /// When the client last polled (for `slow_down`).
-    pub last_polled_at: Option<UnixTime>,
+    /// When the client last polled, in milliseconds since the epoch: with
+    /// intervals of a second or two, whole seconds cannot tell two polls
+    /// 10 ms apart from two polls a second apart.
+    pub last_polled_at: Option<i64>,
     /// Scopes the subscriber must still consent to on the handset.
     #[serde(default)]
     pub consent_scopes: Vec<String>,

@@ -378,41 +378,74 @@ pub fn initial_keys(master: &MasterKey, now: UnixTime) -> Result<Vec<StoredKey>,
     Ok(v)
 }
 
-/// The keys in use at one instant, decrypted, as every node holds them in
+/// When a key may be used: from `active_from` until `retires_at`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    active_from: UnixTime,
+    retires_at: Option<UnixTime>,
+}
+
+impl Window {
+    fn covers(&self, now: UnixTime) -> bool {
+        self.active_from <= now && self.retires_at.is_none_or(|r| now < r)
+    }
+}
+
+/// A key with the window it may be used in.
+type Scheduled<T> = (Window, T);
+
+/// Of keys with windows, the one to use at `now`: the newest covering it;
+/// failing that (a gap between reloads), the newest already active.
+fn pick<T>(keys: &[Scheduled<T>], now: UnixTime) -> Option<&T> {
+    keys.iter()
+        .filter(|(w, _)| w.covers(now))
+        .max_by_key(|(w, _)| w.active_from)
+        .or_else(|| keys.iter().filter(|(w, _)| w.active_from <= now).max_by_key(|(w, _)| w.active_from))
+        .or_else(|| keys.iter().min_by_key(|(w, _)| w.active_from))
+        .map(|(_, k)| k)
+}
+
+/// The keys of an installation, decrypted, as every node holds them in
 /// memory. Built from the Store's rows; rebuilt when they change.
+///
+/// It holds the keys scheduled to start signing too, and picks by time at
+/// each use, so every node switches at `active_from` exactly, not at its next
+/// reload.
 pub struct KeyRing {
-    signing: HashMap<SigningAlg, (String, SigningKey)>,
-    sealing_current: String,
+    signing: HashMap<SigningAlg, Vec<Scheduled<(String, SigningKey)>>>,
+    sealing_schedule: Vec<Scheduled<String>>,
     sealing: HashMap<String, LessSafeKey>,
     jwks: serde_json::Value,
+    built_at: UnixTime,
     /// The rows it was built from, to tell whether a reload changed anything.
     pub fingerprint: Vec<(String, UnixTime, Option<UnixTime>)>,
 }
 
 impl KeyRing {
     pub fn build(master: &MasterKey, keys: &[StoredKey], now: UnixTime) -> Result<Self, KeyError> {
-        let mut signing: HashMap<SigningAlg, (String, SigningKey, UnixTime)> = HashMap::new();
+        let mut signing: HashMap<SigningAlg, Vec<Scheduled<(String, SigningKey)>>> = HashMap::new();
         let mut sealing = HashMap::new();
-        let mut sealing_current: Option<(String, UnixTime)> = None;
+        let mut sealing_schedule = Vec::new();
         let mut published = Vec::new();
         for k in keys {
             if k.expires_at.is_some_and(|e| e <= now) {
                 continue;
             }
-            let in_use = k.active_from <= now && k.retires_at.is_none_or(|r| now < r);
+            let window = Window { active_from: k.active_from, retires_at: k.retires_at };
             match k.key_use {
                 KeyUse::Sig => {
                     if let Some(j) = &k.public_jwk {
                         published.push(j.clone());
                     }
                     let Some(alg) = SigningAlg::parse(&k.alg) else { continue };
-                    // Only the key that signs now needs its private half.
-                    if in_use && signing.get(&alg).is_none_or(|(_, _, af)| *af < k.active_from) {
-                        let der = master.open(&k.kid, &k.encrypted)?;
-                        let key = SigningKey::from_pkcs8(alg, &der)
-                            .ok_or_else(|| KeyError::Malformed(k.kid.clone()))?;
-                        signing.insert(alg, (k.kid.clone(), key, k.active_from));
+                    // Retired keys sign nothing again: only their public half is needed.
+                    if k.retires_at.is_some_and(|r| r <= now) {
+                        continue;
                     }
+                    let der = master.open(&k.kid, &k.encrypted)?;
+                    let key = SigningKey::from_pkcs8(alg, &der)
+                        .ok_or_else(|| KeyError::Malformed(k.kid.clone()))?;
+                    signing.entry(alg).or_default().push((window, (k.kid.clone(), key)));
                 }
                 KeyUse::Seal => {
                     // Every live sealing key can open tokens, including one not
@@ -421,24 +454,25 @@ impl KeyRing {
                     let unbound = UnboundKey::new(&AES_256_GCM_SIV, &secret)
                         .map_err(|_| KeyError::Malformed(k.kid.clone()))?;
                     sealing.insert(k.kid.clone(), LessSafeKey::new(unbound));
-                    if in_use && sealing_current.as_ref().is_none_or(|(_, af)| *af < k.active_from) {
-                        sealing_current = Some((k.kid.clone(), k.active_from));
-                    }
+                    sealing_schedule.push((window, k.kid.clone()));
                 }
             }
         }
-        let (sealing_current, _) = sealing_current.ok_or(KeyError::NoActiveKey("sealing"))?;
-        if !signing.contains_key(&SigningAlg::ES256) {
+        if pick(&sealing_schedule, now).is_none() {
+            return Err(KeyError::NoActiveKey("sealing"));
+        }
+        if signing.get(&SigningAlg::ES256).is_none_or(|v| v.is_empty()) {
             return Err(KeyError::NoActiveKey("ES256 signing"));
         }
         let mut fingerprint: Vec<_> =
             keys.iter().map(|k| (k.kid.clone(), k.active_from, k.retires_at)).collect();
         fingerprint.sort();
         Ok(Self {
-            signing: signing.into_iter().map(|(a, (kid, k, _))| (a, (kid, k))).collect(),
-            sealing_current,
+            signing,
+            sealing_schedule,
             sealing,
             jwks: serde_json::json!({ "keys": published }),
+            built_at: now,
             fingerprint,
         })
     }
@@ -448,22 +482,30 @@ impl KeyRing {
         &self.jwks
     }
 
-    /// The key that signs with `alg` now, falling back to ES256.
-    pub fn signer(&self, alg: SigningAlg) -> (&str, &SigningKey) {
-        let (kid, k) = self
+    /// The key that signs with `alg` at `now`, falling back to ES256.
+    pub fn signer_at(&self, alg: SigningAlg, now: UnixTime) -> (&str, &SigningKey) {
+        let keys = self
             .signing
             .get(&alg)
+            .filter(|v| !v.is_empty())
             .or_else(|| self.signing.get(&SigningAlg::ES256))
             .expect("KeyRing::build guarantees an ES256 key");
-        (kid, k)
+        let (kid, key) = pick(keys, now).expect("a non-empty list has a pick");
+        (kid, key)
+    }
+
+    /// The key that signs with `alg` at the time the ring was built.
+    pub fn signer(&self, alg: SigningAlg) -> (&str, &SigningKey) {
+        self.signer_at(alg, self.built_at)
     }
 
     pub fn signing_algs(&self) -> Vec<SigningAlg> {
-        SigningAlg::ALL.into_iter().filter(|a| self.signing.contains_key(a)).collect()
+        SigningAlg::ALL.into_iter().filter(|a| self.signing.get(a).is_some_and(|v| !v.is_empty())).collect()
     }
 
-    pub(crate) fn sealing_key(&self) -> (&str, &LessSafeKey) {
-        (&self.sealing_current, &self.sealing[&self.sealing_current])
+    pub(crate) fn sealing_key(&self, now: UnixTime) -> (&str, &LessSafeKey) {
+        let kid = pick(&self.sealing_schedule, now).expect("KeyRing::build guarantees a sealing key");
+        (kid, &self.sealing[kid])
     }
 
     pub(crate) fn opening_key(&self, kid: &str) -> Option<&LessSafeKey> {
@@ -531,6 +573,10 @@ mod tests {
         // After it: the new one signs, the old one is still published.
         let ring = KeyRing::build(&m, &keys, 71).unwrap();
         assert_ne!(ring.signer(SigningAlg::ES256).0, old_kid);
+        // A ring built before the switch switches on time, without a reload.
+        let early = KeyRing::build(&m, &keys, 20).unwrap();
+        assert_eq!(early.signer_at(SigningAlg::ES256, 69).0, old_kid);
+        assert_eq!(early.signer_at(SigningAlg::ES256, 70).0, ring.signer(SigningAlg::ES256).0);
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 8);
         // After the old one's tokens have expired: only the new ones.
         let ring = KeyRing::build(&m, &keys, 70 + 3600).unwrap();

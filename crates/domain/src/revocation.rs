@@ -95,6 +95,22 @@ impl RevocationSet {
             || c.sub.as_deref().is_some_and(|s| hit(RevocationKind::Subject, &subject_key(&c.client_id, s)))
     }
 
+    /// The earliest `iat` a new token of `client_id` (about `sub`) may carry
+    /// so that no revocation already on record matches it: a client
+    /// re-activated, or a consent given again, in the same second as the
+    /// revocation must still get working tokens.
+    pub fn issue_time(&self, client_id: &str, sub: Option<&str>, now: UnixTime) -> UnixTime {
+        if self.entries.is_empty() {
+            return now;
+        }
+        let before = |kind, value: String| self.entries.get(&(kind, value)).map_or(i64::MIN, |(b, _)| *b);
+        let mut floor = before(RevocationKind::Client, client_id.to_owned());
+        if let Some(s) = sub {
+            floor = floor.max(before(RevocationKind::Subject, subject_key(client_id, s)));
+        }
+        now.max(floor.saturating_add(1))
+    }
+
     pub fn prune(&mut self, now: UnixTime) {
         self.entries.retain(|_, (_, exp)| *exp > now);
     }

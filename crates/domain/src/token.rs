@@ -96,7 +96,8 @@ pub enum TokenError {
 
 /// Seals `claims` with the ring's current sealing key.
 pub fn seal_access_token(ring: &KeyRing, claims: &AccessClaims) -> String {
-    let (kid, key) = ring.sealing_key();
+    // The key in use when the token is issued: nodes switch on time.
+    let (kid, key) = ring.sealing_key(claims.iat);
     let mut aad = String::with_capacity(PREFIX.len() + kid.len() + 1);
     aad.push_str(PREFIX);
     aad.push_str(kid);

@@ -76,6 +76,7 @@ pub enum OperatorCommand {
         #[arg(long = "range")]
         ranges: Vec<String>,
     },
+    /// List operators.
     List {
         #[command(flatten)]
         target: Target,
@@ -104,15 +105,18 @@ pub enum SubscriberCommand {
         #[arg(long, default_value = "ask")]
         policy: String,
     },
+    /// List subscribers by number.
     List {
         #[command(flatten)]
         target: Target,
     },
+    /// Show one subscriber.
     Show {
         #[command(flatten)]
         target: Target,
         phone_number: String,
     },
+    /// Delete a subscriber.
     Delete {
         #[command(flatten)]
         target: Target,
@@ -207,10 +211,12 @@ pub enum ClientCommand {
         #[arg(long = "cors-origin")]
         cors_origins: Vec<String>,
     },
+    /// List registered clients.
     List {
         #[command(flatten)]
         target: Target,
     },
+    /// Show one client (secrets by id only).
     Show {
         #[command(flatten)]
         target: Target,
@@ -222,6 +228,7 @@ pub enum ClientCommand {
         target: Target,
         client_id: String,
     },
+    /// Reactivate a suspended client.
     Activate {
         #[command(flatten)]
         target: Target,
@@ -235,6 +242,7 @@ pub enum ClientCommand {
         #[arg(long, default_value_t = 86400)]
         expire_old_in: i64,
     },
+    /// Delete a client; its tokens stop working.
     Delete {
         #[command(flatten)]
         target: Target,
@@ -259,7 +267,11 @@ fn env_vars() -> impl Iterator<Item = (String, String)> {
 pub fn init_logging(format: LogFormat, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Json => b.json().try_init(),
         LogFormat::Text => b.try_init(),
@@ -290,18 +302,33 @@ pub fn sandbox_config(data_dir: &Path, database_url: Option<String>) -> anyhow::
     Ok(c)
 }
 
-/// Resolves a management command's installation: config, store, master key.
-async fn open(target: &Target) -> anyhow::Result<(Config, Arc<dyn Store>, MasterKey)> {
+/// Resolves a management command's installation: its configuration, its
+/// store, and its master key (only `keys` commands need that one, so a
+/// missing key is an error only for them). Only `migrate` may create a
+/// sandbox registry where there is none: anything else run in the wrong
+/// directory says so instead of starting an empty installation.
+async fn open(
+    target: &Target,
+    create: bool,
+) -> anyhow::Result<(Config, Arc<dyn Store>, anyhow::Result<MasterKey>)> {
     let (mut config, master) = match &target.config {
         Some(p) => {
             let c = Config::load(Some(p), env_vars())?;
-            let m = master_key_from_config(&c)?;
+            let m = master_key_from_config(&c);
             (c, m)
         }
         None => {
+            let db = target.data_dir.join("netauth.db");
+            if !create && target.database_url.is_none() && !db.exists() {
+                bail!(
+                    "no sandbox registry at {} (start `netauth sandbox` or run `netauth migrate` there first, or pass --data-dir or --config)",
+                    db.display()
+                );
+            }
             std::fs::create_dir_all(&target.data_dir)?;
             let c = sandbox_config(&target.data_dir, None)?;
-            let m = MasterKey::from_base64(&crate::sandbox::load_or_create_master_key(&target.data_dir)?)?;
+            let m = crate::sandbox::load_or_create_master_key(&target.data_dir)
+                .and_then(|k| MasterKey::from_base64(&k).map_err(Into::into));
             (c, m)
         }
     };
@@ -335,13 +362,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::app::serve(app, listener).await
         }
         Command::Migrate(target) => {
-            let (c, store, _) = open(&target).await?;
+            let (c, store, _) = open(&target, true).await?;
             println!("migrations applied to {} ({})", redact(&c.database.url), store.backend());
             Ok(())
         }
         Command::Keys { command } => match command {
             KeysCommand::Rotate { target, delay } => {
-                let (c, store, master) = open(&target).await?;
+                let (c, store, master) = open(&target, false).await?;
+                let master = master?;
                 crate::keys::ensure_keys(store.as_ref(), &master, now()).await?;
                 let delay = delay.unwrap_or(c.keys.rotation_delay_secs);
                 let max = c.tokens.max_access_token_ttl_secs.max(c.tokens.id_token_ttl_secs);
@@ -349,7 +377,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 print_json(&crate::admin::key_views(&store.list_keys().await?, now()))
             }
             KeysCommand::List { target } => {
-                let (_, store, _) = open(&target).await?;
+                let (_, store, _) = open(&target, false).await?;
                 print_json(&crate::admin::key_views(&store.list_keys().await?, now()))
             }
         },
@@ -362,14 +390,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn operator_command(cmd: OperatorCommand) -> anyhow::Result<()> {
     match cmd {
         OperatorCommand::Add { target, id, name, country, ranges } => {
-            let (_, store, _) = open(&target).await?;
+            let (_, store, _) = open(&target, false).await?;
             let o = netauth_domain::subscriber::Operator { id, name, country, number_ranges: ranges };
             crate::admin_network::check_operator(&o).map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
             store.upsert_operator(&o).await?;
             print_json(&o)
         }
         OperatorCommand::List { target } => {
-            let (_, store, _) = open(&target).await?;
+            let (_, store, _) = open(&target, false).await?;
             print_json(&store.list_operators().await?)
         }
     }
@@ -391,7 +419,7 @@ async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result<()> {
     use crate::admin_network::{SubscriberInput, build_subscriber};
     match cmd {
         SubscriberCommand::Add { target, phone_number, operator, addresses, sim_age_days, policy } => {
-            let (_, store, _) = open(&target).await?;
+            let (_, store, _) = open(&target, false).await?;
             if store.get_operator(&operator).await?.is_none() {
                 bail!("no operator `{operator}` (add it with `netauth operator add`)");
             }
@@ -419,7 +447,7 @@ async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result<()> {
             print_json(&s)
         }
         SubscriberCommand::List { target } => {
-            let (_, store, _) = open(&target).await?;
+            let (_, store, _) = open(&target, false).await?;
             let mut after: Option<String> = None;
             let mut all = Vec::new();
             loop {
@@ -434,7 +462,7 @@ async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result<()> {
             print_json(&all)
         }
         SubscriberCommand::Show { target, phone_number } => {
-            let (_, store, _) = open(&target).await?;
+            let (_, store, _) = open(&target, false).await?;
             let s = store
                 .subscriber_by_msisdn(&phone_number)
                 .await?
@@ -442,7 +470,7 @@ async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result<()> {
             print_json(&s)
         }
         SubscriberCommand::Delete { target, phone_number } => {
-            let (_, store, _) = open(&target).await?;
+            let (_, store, _) = open(&target, false).await?;
             let s = store
                 .subscriber_by_msisdn(&phone_number)
                 .await?
@@ -474,7 +502,7 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
         | ClientCommand::RotateSecret { target, .. }
         | ClientCommand::Delete { target, .. } => target.clone(),
     };
-    let (c, store, _) = open(&target).await?;
+    let (c, store, _) = open(&target, false).await?;
     let store = store.as_ref();
     let max_ttl = c.tokens.max_access_token_ttl_secs;
     let max_life = max_ttl.max(c.tokens.id_token_ttl_secs);
@@ -581,7 +609,8 @@ async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
     let clients = crate::sandbox::load_demo_data(&app, &data_dir, &secrets).await?;
     let subscribers = crate::sandbox::load_demo_network(&app).await?;
     let doc = crate::sandbox::describe(&app, &app.config.admin.token, &data_dir, &clients, &subscribers);
-    std::fs::write(data_dir.join("sandbox.json"), serde_json::to_string_pretty(&doc)?)?;
+    // It holds the demo secrets and the admin token: owner-only, like master.key.
+    crate::sandbox::write_private(&data_dir.join("sandbox.json"), &serde_json::to_string_pretty(&doc)?)?;
     eprint!("{}", crate::sandbox::banner(&doc));
     crate::app::serve(app, listener).await
 }

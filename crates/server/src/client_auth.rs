@@ -165,10 +165,14 @@ pub async fn authenticate(
     };
     let t = now();
     if presented.method() != client.token_endpoint_auth_method {
-        return Err(fail(format!(
-            "the client is registered for {}",
-            client.token_endpoint_auth_method.as_str()
-        )));
+        // The same answer as for an unknown client, so that ids cannot be
+        // enumerated; the log says what happened.
+        tracing::info!(client_id = %client.client_id, registered = client.token_endpoint_auth_method.as_str(),
+            presented = presented.method().as_str(), "authentication method differs from the registered one");
+        if let Presented::Basic { secret, .. } | Presented::Post { secret, .. } = &presented {
+            verify_secret_dummy(secret);
+        }
+        return Err(fail("client authentication failed".into()));
     }
     match &presented {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {

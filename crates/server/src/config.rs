@@ -310,6 +310,10 @@ impl Config {
         if self.keys.reload_interval_secs == 0 {
             return bad("keys.reload_interval_secs", "must be positive");
         }
+        // Every node must have read a new key before any node uses it.
+        if (self.keys.rotation_delay_secs as u64) < self.keys.reload_interval_secs {
+            return bad("keys.rotation_delay_secs", "must be at least keys.reload_interval_secs");
+        }
         for (k, v) in [
             ("tokens.access_token_ttl_secs", self.tokens.access_token_ttl_secs),
             ("tokens.max_access_token_ttl_secs", self.tokens.max_access_token_ttl_secs),

@@ -321,6 +321,8 @@ pub fn build_client(req: NewClient, max_ttl: i64) -> Result<(Client, Option<Stri
 pub async fn create_client(store: &dyn Store, req: NewClient, max_ttl: i64) -> Result<Created, ManageError> {
     let (c, secret) = build_client(req, max_ttl)?;
     store.insert_client(&c).await?;
+    // Nodes may have cached "no such client" for this id.
+    announce(store, &c.client_id, false, 60).await?;
     let secret_id = secret.as_ref().and_then(|_| c.secrets.first().map(|s| s.id.clone()));
     Ok(Created { client: ClientView::from(&c), client_secret: secret, secret_id })
 }

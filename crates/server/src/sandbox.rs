@@ -76,7 +76,7 @@ pub fn load_or_create_master_key(data_dir: &Path) -> anyhow::Result<String> {
     Ok(key)
 }
 
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

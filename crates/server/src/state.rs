@@ -22,6 +22,14 @@ pub fn now() -> UnixTime {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch, where seconds are too coarse.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 pub type AppState = Arc<App>;
 
 pub struct App {
@@ -91,6 +99,12 @@ impl App {
             since = i64::MAX;
         }
         Ok(applied)
+    }
+
+    /// The `iat` for a token issued now (see `RevocationSet::issue_time`).
+    pub fn issue_time(&self, client_id: &str, sub: Option<&str>) -> UnixTime {
+        let t = now();
+        self.revocations.read().map(|s| s.issue_time(client_id, sub, t)).unwrap_or(t)
     }
 
     pub fn is_revoked(&self, c: &netauth_domain::token::AccessClaims) -> bool {

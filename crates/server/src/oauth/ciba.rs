@@ -156,7 +156,12 @@ pub async fn bc_authorize_post(
     let (status, consent_scopes) = match outcome {
         ConsentOutcome::Granted => (CibaStatus::Approved, Vec::new()),
         ConsentOutcome::Missing { capture: ConsentCapture::Refuse, scopes: missing } => {
-            let url = format!("{}/sandbox/handset/{}/consents", app.issuer, subscriber.msisdn);
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", &client.client_id)
+                .append_pair("scope", &missing.join(" "))
+                .append_pair("purpose", ps.purpose.as_str())
+                .finish();
+            let url = format!("{}/sandbox/handset/{}/consents?{query}", app.issuer, subscriber.msisdn);
             let hint =
                 if app.sandbox() { format!("; the subscriber can give it at {url}") } else { String::new() };
             return Err(OAuthError::access_denied(format!(
@@ -288,9 +293,10 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
         CibaStatus::Pending => {
             // Polling faster than the interval: slow_down, and the interval
             // grows by 5 s (CIBA Core §11).
-            let too_soon = req.last_polled_at.is_some_and(|last| t - last < req.interval);
+            let t_ms = crate::state::now_ms();
+            let too_soon = req.last_polled_at.is_some_and(|last| t_ms - last < req.interval * 1000);
             let interval = if too_soon { req.interval + 5 } else { req.interval };
-            app.store.record_ciba_poll(&id_hash, req.last_polled_at, t, interval).await?;
+            app.store.record_ciba_poll(&id_hash, req.last_polled_at, t_ms, interval).await?;
             if too_soon {
                 Err(err(OAuthErrorCode::SlowDown, format!("poll at most every {interval} s")))
             } else {

@@ -61,6 +61,17 @@ pub async fn revoke_post(State(app): State<AppState>, req: ClientRequest) -> Res
     // RFC 7009 §2.2: invalid, unknown or foreign tokens still get 200.
     if let Some(c) = live_token_of(&app, token, &client.client_id) {
         app.revoke(RevocationKind::Token, &c.jti, c.iat, c.exp).await?;
+    } else if token.len() <= 256 {
+        // A refresh token: its whole family goes, with the access tokens
+        // issued from it (RFC 7009 §2.1).
+        let hash = crate::oauth::ciba::hash_id(token);
+        if let Some(r) = app.store.get_refresh_token(&hash).await?
+            && r.client_id == client.client_id
+        {
+            let t = now();
+            app.store.revoke_refresh_family(&r.family_id).await?;
+            app.revoke(RevocationKind::Grant, &r.family_id, t, t + app.max_token_lifetime()).await?;
+        }
     }
     let mut r = axum::http::StatusCode::OK.into_response();
     no_store(&mut r);

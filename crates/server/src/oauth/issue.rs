@@ -4,7 +4,7 @@
 //! client may refresh (stored hashed, rotated on use).
 
 use crate::oauth::token::TokenResponse;
-use crate::state::{App, now};
+use crate::state::App;
 use netauth_domain::ciba::RefreshTokenRecord;
 use netauth_domain::client::Client;
 use netauth_domain::crypto::{b64url, random_token, sha256};
@@ -36,7 +36,7 @@ fn at_hash(token: &str) -> String {
 }
 
 pub async fn issue_user_tokens(app: &App, g: UserGrant<'_>) -> Result<TokenResponse, StoreError> {
-    let t = now();
+    let t = app.issue_time(&g.client.client_id, Some(&g.subscriber.id));
     let ttl = app.access_token_ttl(g.client);
     let has = |s: &str| g.scopes.iter().any(|x| x == s);
     let wants_refresh = has("offline_access") && g.client.allows_grant(GrantType::RefreshToken);
@@ -81,7 +81,7 @@ pub async fn issue_user_tokens(app: &App, g: UserGrant<'_>) -> Result<TokenRespo
         None
     };
     let id_token = has("openid").then(|| {
-        let (kid, key) = ring.signer(g.client.id_token_signed_response_alg);
+        let (kid, key) = ring.signer_at(g.client.id_token_signed_response_alg, t);
         let mut c = json!({
             "iss": app.issuer,
             "sub": app.master.pairwise_sub(&g.client.client_id, &g.subscriber.id),

@@ -116,7 +116,8 @@ fn issue_client_credentials(
         None => client.scopes.join(" "),
     };
     let ttl = app.access_token_ttl(client);
-    let claims = AccessClaims::two_legged(&client.client_id, granted, now(), ttl);
+    let claims =
+        AccessClaims::two_legged(&client.client_id, granted, app.issue_time(&client.client_id, None), ttl);
     let access_token = seal_access_token(&app.key_ring(), &claims);
     Ok(TokenResponse {
         access_token,
