@@ -190,6 +190,9 @@ pub struct PhaseResult {
     pub stats: Stats,
     pub iterations: u64,
     pub elapsed: Duration,
+    /// From the start to the last iteration's start: with a target rate,
+    /// `(iterations - 1) / send_span` is the rate actually kept.
+    pub send_span: Duration,
     /// The flow ran out of pre-generated work before the deadline.
     pub exhausted: bool,
 }
@@ -207,6 +210,7 @@ struct Shared {
     stop: AtomicBool,
     exhausted: AtomicBool,
     start: Instant,
+    last_send_ns: AtomicU64,
     progress: Arc<Progress>,
 }
 
@@ -231,6 +235,8 @@ async fn worker(sh: Arc<Shared>, mut conn: Conn) -> Stats {
             }
         }
         sh.progress.started.fetch_add(1, Ordering::Relaxed);
+        let since = u64::try_from(sh.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        sh.last_send_ns.fetch_max(since, Ordering::Relaxed);
         if !sh.flow.iteration(i, &mut conn).await {
             sh.exhausted.store(true, Ordering::Relaxed);
             break;
@@ -261,6 +267,7 @@ pub async fn run_phase(
         stop: AtomicBool::new(false),
         exhausted: AtomicBool::new(false),
         start: Instant::now(),
+        last_send_ns: AtomicU64::new(0),
         progress,
     });
     let mut handles = Vec::with_capacity(opts.concurrency);
@@ -284,7 +291,13 @@ pub async fn run_phase(
         t.abort();
     }
     let iterations = sh.progress.started.load(Ordering::Relaxed);
-    Ok(PhaseResult { stats, iterations, elapsed, exhausted: sh.exhausted.load(Ordering::Relaxed) })
+    Ok(PhaseResult {
+        stats,
+        iterations,
+        elapsed,
+        send_span: Duration::from_nanos(sh.last_send_ns.load(Ordering::Relaxed)),
+        exhausted: sh.exhausted.load(Ordering::Relaxed),
+    })
 }
 
 /// Percentiles of µs samples, in milliseconds.
