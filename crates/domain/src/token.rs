@@ -167,3 +167,46 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz_smoke {
+    use super::*;
+    use crate::keys::{MasterKey, initial_keys};
+
+    /// Opening arbitrary and mutated tokens, and peeking into arbitrary
+    /// JWTs, never panics.
+    #[test]
+    fn token_and_jwt_parsers_never_panic() {
+        let m = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let ring = KeyRing::build(&m, &initial_keys(&m, 0).unwrap(), 0).unwrap();
+        let valid = seal_access_token(&ring, &AccessClaims::two_legged("c", "a".into(), 0, 60));
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"nat1_0123456789abcdef-_.ABCxyz=+/\x00\xff";
+        for i in 0..20_000 {
+            let mut t = valid.clone().into_bytes();
+            if i % 3 == 0 {
+                t = (0..(next() % 200))
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+            } else {
+                for _ in 0..(1 + next() % 3) {
+                    if t.is_empty() {
+                        break;
+                    }
+                    let at = (next() % t.len() as u64) as usize;
+                    t[at] = alphabet[(next() % alphabet.len() as u64) as usize];
+                }
+            }
+            let s = String::from_utf8_lossy(&t);
+            let _ = open_access_token(&ring, &s, 1);
+            let _ = crate::client_auth::peek_claims(&s);
+            let _ = crate::client_auth::verify_signature(&s, &jsonwebtoken::jwk::JwkSet { keys: vec![] });
+        }
+    }
+}

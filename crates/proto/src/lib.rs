@@ -13,6 +13,9 @@ pub mod purpose;
 pub mod scope;
 pub mod token_request;
 
+#[cfg(test)]
+mod fuzz_smoke;
+
 pub use camara::CamaraError;
 pub use error::{OAuthError, OAuthErrorCode};
 pub use form::Form;
