@@ -251,3 +251,49 @@ fn operator_and_subscriber_cli() {
     assert!(!ok);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM: in-flight requests finish, then the process exits cleanly; logs
+/// are JSON lines with `--log-format json`.
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully_with_json_logs() {
+    let dir = temp_dir();
+    let port = free_port();
+    let mut child = netauth()
+        .current_dir(&dir)
+        .args(["--log-format", "json", "sandbox", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("NETAUTH_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up);
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(s) = child.try_wait().unwrap() {
+            exited = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exited = exited.expect("exited within 10 s of SIGTERM");
+    assert!(exited.success(), "{exited:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    let json_lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(
+        json_lines.iter().any(|l| l["fields"]["message"].as_str().unwrap_or("").contains("shutting down")),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

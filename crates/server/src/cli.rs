@@ -19,8 +19,19 @@ use std::sync::Arc;
     about = "Authorization server for telecom network APIs (OAuth 2.0, OIDC, CIBA, CAMARA)"
 )]
 pub struct Cli {
+    /// Log format: text or json (overrides log.format).
+    #[arg(long, global = true, value_parser = parse_log_format)]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+fn parse_log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("expected text or json".into()),
+    }
 }
 
 // Parsed once per process: the size of the variants does not matter.
@@ -345,11 +356,12 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let log_format = cli.log_format;
     match cli.command {
-        Command::Sandbox(args) => run_sandbox(args).await,
+        Command::Sandbox(args) => run_sandbox(args, log_format).await,
         Command::Serve { config } => {
             let c = Config::load(Some(&config), env_vars())?;
-            init_logging(c.log.format, &c.log.level);
+            init_logging(log_format.unwrap_or(c.log.format), &c.log.level);
             let master = master_key_from_config(&c)?;
             let store = netauth_store::connect(&c.database.url, c.database.max_connections)
                 .await
@@ -588,13 +600,13 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+async fn run_sandbox(args: SandboxArgs, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&args.data_dir)?;
     let mut config = sandbox_config(&data_dir, args.database_url)?;
     config.server.listen = args.listen;
-    init_logging(config.log.format, &config.log.level);
+    init_logging(log_format.unwrap_or(config.log.format), &config.log.level);
     let master_b64 = crate::sandbox::load_or_create_master_key(&data_dir)?;
     let secrets = crate::sandbox::SandboxSecrets::new(&master_b64)?;
     config.admin.token = secrets.admin_token();
