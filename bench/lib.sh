@@ -115,10 +115,12 @@ start_netauth() {
     rm -rf "$dir"
     mkdir -p "$dir"
     DB_PID=""
+    DB_URL="sqlite:$dir/data/netauth.db"
     if [[ "$backend" == postgres ]]; then
         start_postgres
         args+=(--database-url "$PG_URL")
         DB_PID="$PG_PID"
+        DB_URL="$PG_URL"
     fi
     log "starting netauth ($name, $backend) on 127.0.0.1:$port"
     "$NETAUTH_BIN" sandbox --listen "127.0.0.1:$port" --data-dir "$dir/data" "${args[@]}" \
@@ -133,6 +135,7 @@ start_netauth() {
     "$LOADGEN_BIN" target-from-sandbox "$dir/data/sandbox.json" --out "$TARGET" >/dev/null
     printf -v "PID_${name//-/_}" '%s' "$SERVER_PID"
     printf -v "DBPID_${name//-/_}" '%s' "$DB_PID"
+    printf -v "DBURL_${name//-/_}" '%s' "$DB_URL"
     printf -v "TARGET_${name//-/_}" '%s' "$TARGET"
 }
 
@@ -159,12 +162,33 @@ start_reference() {
     printf -v "TARGET_${name//-/_}" '%s' "$TARGET"
 }
 
-server_vars() { # NAME -> sets SERVER_PID DB_PID TARGET from the per-name variables
+server_vars() { # NAME -> sets SERVER_PID DB_PID DB_URL TARGET from the per-name variables
     local n="${1//-/_}"
-    local p="PID_$n" d="DBPID_$n" t="TARGET_$n"
+    local p="PID_$n" d="DBPID_$n" t="TARGET_$n" u="DBURL_$n"
     SERVER_PID="${!p}"
     DB_PID="${!d}"
+    DB_URL="${!u:-}"
     TARGET="${!t}"
+}
+
+# load_fixtures NAME CLIENTS SUBSCRIBERS VIA(store|api): the scale fixtures,
+# into $WORK/fixtures/NAME--*.json; the clients' credentials into
+# $WORK/NAME/clients.tsv.
+load_fixtures() {
+    local name="$1" clients="$2" subscribers="$3" via="$4" t db=()
+    server_vars "$name"
+    [[ "$via" == store ]] && db=(--database-url "$DB_URL")
+    mkdir -p "$WORK/fixtures"
+    t="$SECONDS"
+    "$LOADGEN_BIN" fixture clients --target "$TARGET" --count "$clients" "${db[@]}" \
+        --save "$WORK/$name/clients.tsv" >"$WORK/fixtures/$name--clients.json"
+    log "  $name: $clients clients loaded ($via) in $((SECONDS - t)) s"
+    if ((subscribers > 0)); then
+        t="$SECONDS"
+        "$LOADGEN_BIN" fixture subscribers --target "$TARGET" --count "$subscribers" "${db[@]}" \
+            >"$WORK/fixtures/$name--subscribers.json"
+        log "  $name: $subscribers subscribers loaded ($via) in $((SECONDS - t)) s"
+    fi
 }
 
 # loadgen_run NAME KIND SCENARIO [loadgen args...]: one run against server

@@ -57,13 +57,22 @@ enum Fixture {
         /// Write `client_id<TAB>secret` lines here (for cc-basic-spread).
         #[arg(long)]
         save: Option<PathBuf>,
+        /// Insert in bulk straight into this database (netauth's, while it
+        /// runs) instead of one admin API request per client.
+        #[arg(long)]
+        database_url: Option<String>,
     },
-    /// HOOK: subscribers (not loadable until netauth has a subscriber store).
+    /// Register COUNT subscribers (numbers +3471…) of a `bench` operator.
     Subscribers {
         #[arg(long)]
         target: PathBuf,
         #[arg(long)]
         count: u64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Insert in bulk straight into this database (see `clients`).
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -285,13 +294,23 @@ fn main() -> anyhow::Result<()> {
                 Ok((serde_json::to_value(from_sandbox(&sandbox_json)?)?, out))
             }
             Command::Fixture { what } => match what {
-                Fixture::Clients { target, count, concurrency, prefix, save } => {
+                Fixture::Clients { target, count, concurrency, prefix, save, database_url } => {
                     let t = Target::load(&target)?;
-                    Ok((fixtures::clients(&t, count, concurrency, &prefix, save.as_deref()).await?, None))
+                    let v = match database_url {
+                        Some(url) => {
+                            fixtures::direct::clients(&url, &t.scope, count, &prefix, save.as_deref()).await?
+                        }
+                        None => fixtures::clients(&t, count, concurrency, &prefix, save.as_deref()).await?,
+                    };
+                    Ok((v, None))
                 }
-                Fixture::Subscribers { target, count } => {
+                Fixture::Subscribers { target, count, concurrency, database_url } => {
                     let t = Target::load(&target)?;
-                    Ok((fixtures::subscribers(&t, count).await?, None))
+                    let v = match database_url {
+                        Some(url) => fixtures::direct::subscribers(&url, count).await?,
+                        None => fixtures::subscribers(&t, count, concurrency).await?,
+                    };
+                    Ok((v, None))
                 }
             },
         }
