@@ -53,6 +53,14 @@ pub async fn bc_ok(app: &TestApp, c: &TestClient, form: &[(&str, &str)]) -> Stri
     body["auth_req_id"].as_str().unwrap().to_owned()
 }
 
+/// Tokens for an auto-approving subscriber (+34655555555) with `scope`.
+async fn approved(app: &TestApp, c: &TestClient, scope: &str) -> Value {
+    let id = bc_ok(app, c, &[("login_hint", "tel:+34655555555"), ("scope", scope)]).await;
+    let (s, tok) = poll(app, c, &id).await;
+    assert_eq!(s, 200, "{tok}");
+    tok
+}
+
 pub async fn poll(app: &TestApp, c: &TestClient, id: &str) -> (u16, Value) {
     let resp = app.post_form("/token", creds(c), &[("grant_type", CIBA), ("auth_req_id", id)]).await;
     (resp.status().as_u16(), resp.json().await.unwrap())
@@ -209,7 +217,7 @@ async fn denied_requests_answer_access_denied() {
     let p = prompts(&app, "+34666666666").await;
     assert_eq!(answer(&app, "+34666666666", p[0]["id"].as_str().unwrap(), "deny").await, 200);
     let (s, e) = poll(&app, &c, &id).await;
-    assert_eq!((s, e["error"].as_str().unwrap()), (403, "access_denied"));
+    assert_eq!((s, e["error"].as_str().unwrap()), (400, "access_denied"));
     // A subscriber whose handset refuses everything.
     let id = bc_ok(
         &app,
@@ -449,16 +457,8 @@ async fn refresh_rotation_and_reuse_detection() {
     let app = ciba_app(|_| {}).await;
     let c = ciba_client(&app, "client_secret_basic", json!({})).await;
     let other = ciba_client(&app, "client_secret_basic", json!({})).await;
-    let id = bc_ok(
-        &app,
-        &c,
-        &[
-            ("login_hint", "tel:+34655555555"),
-            ("scope", "offline_access dpv:FraudPreventionAndDetection sim-swap sim-swap:check"),
-        ],
-    )
-    .await;
-    let (_, tok) = poll(&app, &c, &id).await;
+    let tok =
+        approved(&app, &c, "offline_access dpv:FraudPreventionAndDetection sim-swap sim-swap:check").await;
     let r1 = tok["refresh_token"].as_str().unwrap().to_owned();
     let refresh = |client: &TestClient, rt: &str, scope: Option<&str>| {
         let mut f = vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", rt.to_owned())];
@@ -493,16 +493,7 @@ async fn refresh_rotation_and_reuse_detection() {
 async fn refresh_reuse_grace_window_allows_parallel_refreshes() {
     let app = ciba_app(|c| c.tokens.refresh_reuse_grace_secs = 30).await;
     let c = ciba_client(&app, "client_secret_basic", json!({})).await;
-    let id = bc_ok(
-        &app,
-        &c,
-        &[
-            ("login_hint", "tel:+34655555555"),
-            ("scope", "offline_access dpv:FraudPreventionAndDetection sim-swap"),
-        ],
-    )
-    .await;
-    let (_, tok) = poll(&app, &c, &id).await;
+    let tok = approved(&app, &c, "offline_access dpv:FraudPreventionAndDetection sim-swap").await;
     let r1 = tok["refresh_token"].as_str().unwrap();
     let form = [("grant_type", "refresh_token"), ("refresh_token", r1)];
     assert_eq!(app.post_form("/token", creds(&c), &form).await.status(), 200);
@@ -841,12 +832,7 @@ async fn notifications_are_retried() {
 #[tokio::test]
 async fn polling_works_on_any_node() {
     let a = ciba_app(|_| {}).await;
-    let b = spawn_with(Options {
-        db_url: Some(a.db_url.clone()),
-        master_b64: Some(a.master_b64.clone()),
-        ..Default::default()
-    })
-    .await;
+    let b = spawn_peer(&a).await;
     let c = ciba_client(&a, "client_secret_basic", json!({})).await;
     let id = bc_ok(
         &a,
@@ -868,16 +854,7 @@ async fn revoking_a_refresh_token_ends_its_family() {
     let app = ciba_app(|_| {}).await;
     let c = ciba_client(&app, "client_secret_basic", json!({})).await;
     let other = ciba_client(&app, "client_secret_basic", json!({})).await;
-    let id = bc_ok(
-        &app,
-        &c,
-        &[
-            ("login_hint", "tel:+34655555555"),
-            ("scope", "offline_access dpv:FraudPreventionAndDetection sim-swap"),
-        ],
-    )
-    .await;
-    let (_, tok) = poll(&app, &c, &id).await;
+    let tok = approved(&app, &c, "offline_access dpv:FraudPreventionAndDetection sim-swap").await;
     let rt = tok["refresh_token"].as_str().unwrap();
     let at = tok["access_token"].as_str().unwrap();
     // Another client's attempt changes nothing.
@@ -910,4 +887,48 @@ async fn consent_given_again_right_after_revocation_works() {
     let (s, tok) = poll(&app, &c, &id).await;
     assert_eq!(s, 200);
     assert_eq!(app.echo(tok["access_token"].as_str().unwrap()).await.status(), 200);
+}
+
+/// A refresh refused while the subscriber is suspended spends nothing: after
+/// reactivation the same refresh token works (no false replay alarm), and
+/// `auth_time` stays the time of the original approval.
+#[tokio::test]
+async fn refused_refresh_spends_nothing_and_auth_time_holds() {
+    let app = ciba_app(|_| {}).await;
+    let c = ciba_client(&app, "client_secret_basic", json!({})).await;
+    let tok = approved(&app, &c, "openid offline_access dpv:FraudPreventionAndDetection sim-swap").await;
+    let claims = |t: &Value| -> Value {
+        serde_json::from_slice(
+            &netauth_domain::crypto::b64url_decode(
+                t["id_token"].as_str().unwrap().split('.').nth(1).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let auth_time = claims(&tok)["auth_time"].clone();
+    let rt = tok["refresh_token"].as_str().unwrap().to_owned();
+    let sub: Value =
+        app.admin(reqwest::Method::GET, "/subscribers/+34655555555", None).await.json().await.unwrap();
+    let mut input = json!({"phone_number": "+34655555555", "operator_id": sub["operator_id"], "sims": sub["sims"], "handset_policy": "auto_approve"});
+    input["status"] = "suspended".into();
+    assert_eq!(
+        app.admin(reqwest::Method::PUT, "/subscribers/+34655555555", Some(input.clone())).await.status(),
+        200
+    );
+    let form = |rt: &str| vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", rt.to_owned())];
+    let send = |f: Vec<(&'static str, String)>| {
+        let (http, url, id, secret) =
+            (app.http.clone(), app.url("/token"), c.client_id.clone(), c.secret.clone());
+        async move { http.post(url).basic_auth(id, secret).form(&f).send().await.unwrap() }
+    };
+    assert_eq!(error_of(send(form(&rt)).await).await.1, "invalid_grant");
+    input["status"] = "active".into();
+    assert_eq!(app.admin(reqwest::Method::PUT, "/subscribers/+34655555555", Some(input)).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t2: Value = send(form(&rt)).await.json().await.unwrap();
+    assert!(t2["access_token"].is_string(), "{t2}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let t3: Value = send(form(t2["refresh_token"].as_str().unwrap())).await.json().await.unwrap();
+    assert_eq!(claims(&t3)["auth_time"], auth_time, "auth_time is the original approval's");
 }

@@ -174,12 +174,7 @@ async fn assertion_claims_are_enforced() {
 #[tokio::test]
 async fn replayed_assertion_is_refused_on_any_node() {
     let node_a = spawn_app().await;
-    let node_b = spawn_with(Options {
-        db_url: Some(node_a.db_url.clone()),
-        master_b64: Some(node_a.master_b64.clone()),
-        ..Default::default()
-    })
-    .await;
+    let node_b = spawn_peer(&node_a).await;
     let c = jwt_client(&node_a).await;
     let claims = assertion_claims(&c.client_id, &node_a.url("/token"));
     let jwt = sign(&c, &claims);

@@ -62,6 +62,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(Options::default()).await
 }
 
+/// Another node of the same installation: same database, same master key.
+pub async fn spawn_peer(of: &TestApp) -> TestApp {
+    spawn_with(Options {
+        db_url: Some(of.db_url.clone()),
+        master_b64: Some(of.master_b64.clone()),
+        ..Default::default()
+    })
+    .await
+}
+
 pub async fn spawn_with(opts: Options) -> TestApp {
     let db_url = match opts.db_url {
         Some(u) => u,

@@ -139,12 +139,7 @@ async fn suspended_client_loses_its_tokens_and_gets_no_new_ones() {
 #[tokio::test]
 async fn revocations_and_suspensions_reach_other_nodes() {
     let a = spawn_app().await;
-    let b = spawn_with(Options {
-        db_url: Some(a.db_url.clone()),
-        master_b64: Some(a.master_b64.clone()),
-        ..Default::default()
-    })
-    .await;
+    let b = spawn_peer(&a).await;
     let c = a.create_client("client_secret_basic", json!({})).await;
     let t1 = a.cc_token(&c).await;
     let t2 = a.cc_token(&c).await;
@@ -224,12 +219,7 @@ async fn secret_rotation_without_downtime() {
 #[tokio::test]
 async fn a_client_created_on_one_node_works_at_once_on_another() {
     let a = spawn_app().await;
-    let b = spawn_with(Options {
-        db_url: Some(a.db_url.clone()),
-        master_b64: Some(a.master_b64.clone()),
-        ..Default::default()
-    })
-    .await;
+    let b = spawn_peer(&a).await;
     // Node B learns (and caches) that the id does not exist.
     let r = b.post_form("/token", Some(("late-client", "x")), &[("grant_type", "client_credentials")]).await;
     assert_eq!(r.status(), 401);

@@ -130,6 +130,8 @@ pub struct RefreshTokenRecord {
     pub scope: String,
     pub purpose: Option<String>,
     pub amr: Vec<String>,
+    /// When the subscriber approved the grant the family descends from
+    /// (the `auth_time` of every ID token issued from it).
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     /// Set when it was exchanged for a new one.

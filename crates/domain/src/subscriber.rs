@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Operator {
+    /// Taken from the path on `PUT /admin/v1/operators/{id}`.
+    #[serde(default)]
     pub id: String,
     pub name: String,
     /// ISO 3166-1 alpha-2.

@@ -2,6 +2,7 @@
 //! set the answering policy) and a TS.43-style entitlement server issuing
 //! operator tokens. Sandbox mode only.
 
+use crate::admin::AdminJson;
 use crate::errors::ApiReply;
 use crate::state::{AppState, now};
 use axum::Json;
@@ -43,7 +44,7 @@ pub struct Decision {
 pub async fn prompt_post(
     State(app): State<AppState>,
     Path((msisdn, id)): Path<(String, String)>,
-    Json(d): Json<Decision>,
+    AdminJson(d): AdminJson<Decision>,
 ) -> Result<Json<Value>, ApiReply> {
     let approve = match d.decision.as_str() {
         "approve" => true,
@@ -66,7 +67,7 @@ pub struct PolicyBody {
 pub async fn policy_put(
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
-    Json(p): Json<PolicyBody>,
+    AdminJson(p): AdminJson<PolicyBody>,
 ) -> Result<Json<Value>, ApiReply> {
     let mut s = subscriber_by_number(&app, &msisdn).await?;
     s.handset_policy = p.policy;
@@ -85,7 +86,7 @@ pub struct OperatorTokenRequest {
 /// on the subscriber's device: a short-lived, single-use token.
 pub async fn operator_token_post(
     State(app): State<AppState>,
-    Json(r): Json<OperatorTokenRequest>,
+    AdminJson(r): AdminJson<OperatorTokenRequest>,
 ) -> Result<Json<Value>, ApiReply> {
     let s = subscriber_by_number(&app, &r.phone_number).await?;
     let token = random_token::<24>();

@@ -303,7 +303,11 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
                 Err(err(OAuthErrorCode::AuthorizationPending, "the subscriber has not answered yet"))
             }
         }
-        CibaStatus::Denied => Err(OAuthError::access_denied("the subscriber denied the request").into()),
+        // 400 at the token endpoint (RFC 6749 §5.2, CIBA Core §11; the
+        // CAMARA appendix lists it there), unlike bc-authorize's 403.
+        CibaStatus::Denied => {
+            Err(OAuthError::access_denied("the subscriber denied the request").with_status(400).into())
+        }
         CibaStatus::Consumed => Err(invalid().into()),
         CibaStatus::Approved => {
             let req = app.store.consume_ciba_request(&id_hash).await?.ok_or_else(invalid)?;

@@ -70,7 +70,9 @@ pub async fn issue_user_tokens(app: &App, g: UserGrant<'_>) -> Result<TokenRespo
                 scope: g.scopes.join(" "),
                 purpose: g.purpose.clone(),
                 amr: g.amr.clone(),
-                created_at: t,
+                // auth_time, kept through rotations (ID tokens after a
+                // refresh still say when the subscriber approved).
+                created_at: g.auth_time,
                 expires_at: t + ttl,
                 rotated_at: None,
                 revoked: false,

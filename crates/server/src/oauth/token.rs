@@ -167,31 +167,37 @@ async fn refresh(
         }
         None => granted,
     };
-    // Checked before rotating, so a refused request spends nothing.
-    let rotated = app.store.rotate_refresh_token(&hash, t).await?;
-    if rotated.is_none() {
-        // Already rotated: a parallel refresh within the grace window is
-        // tolerated; anything else is a replay.
+    // A rotated token presented again is a replay (unless within the grace
+    // window for parallel refreshes): the whole family goes.
+    let reuse = |rotated_at: Option<i64>| {
         let grace = app.config.tokens.refresh_reuse_grace_secs;
-        let fresh_reuse = app
-            .store
-            .get_refresh_token(&hash)
-            .await?
-            .and_then(|r| r.rotated_at)
-            .is_some_and(|at| grace > 0 && t - at <= grace);
-        if !fresh_reuse {
-            app.store.revoke_refresh_family(&rec.family_id).await?;
-            app.revoke(RevocationKind::Grant, &rec.family_id, t, t + app.max_token_lifetime()).await?;
-            tracing::warn!(client_id = %client.client_id, "refresh token reuse: family revoked");
-            return Err(invalid());
-        }
+        !rotated_at.is_some_and(|at| grace > 0 && t - at <= grace)
+    };
+    let revoke_family = || async {
+        app.store.revoke_refresh_family(&rec.family_id).await?;
+        app.revoke(RevocationKind::Grant, &rec.family_id, t, t + app.max_token_lifetime()).await?;
+        tracing::warn!(client_id = %client.client_id, "refresh token reuse: family revoked");
+        Ok::<_, OAuthReply>(invalid())
+    };
+    if rec.rotated_at.is_some() && reuse(rec.rotated_at) {
+        return Err(revoke_family().await?);
     }
+    // Checked before rotating, so a refused request spends nothing: a
+    // subscriber suspended for a while, or a legal basis changed, must not
+    // turn the client's next honest refresh into a false replay alarm.
     let subscriber =
         app.network.subscriber(&rec.subscriber_id).await?.filter(|s| s.is_active()).ok_or_else(invalid)?;
     if let Some(purpose) = &rec.purpose {
         match crate::consent::evaluate(app, &client.client_id, &subscriber.id, purpose, &scopes).await {
             Ok(crate::consent::ConsentOutcome::Granted) => {}
             _ => return Err(OAuthError::invalid_grant("consent for this grant is no longer given").into()),
+        }
+    }
+    if rec.rotated_at.is_none() && app.store.rotate_refresh_token(&hash, t).await?.is_none() {
+        // Lost a race with a parallel refresh of the same token.
+        let now_rotated = app.store.get_refresh_token(&hash).await?.and_then(|r| r.rotated_at);
+        if reuse(now_rotated) {
+            return Err(revoke_family().await?);
         }
     }
     Ok(crate::oauth::issue::issue_user_tokens(
@@ -202,6 +208,7 @@ async fn refresh(
             scopes,
             purpose: rec.purpose.clone(),
             amr: rec.amr.clone(),
+            // The family's records carry the time of the original approval.
             auth_time: rec.created_at,
             family_id: Some(rec.family_id.clone()),
             id_token_extra: None,
