@@ -397,10 +397,13 @@ type Scheduled<T> = (Window, T);
 /// Of keys with windows, the one to use at `now`: the newest covering it;
 /// failing that (a gap between reloads), the newest already active.
 fn pick<T>(keys: &[Scheduled<T>], now: UnixTime) -> Option<&T> {
+    // Ties on `active_from` (a rotation in the same second as the previous
+    // activation) go to the key not scheduled to retire: the newer one.
+    let newest = |(w, _): &&Scheduled<T>| (w.active_from, w.retires_at.is_none());
     keys.iter()
         .filter(|(w, _)| w.covers(now))
-        .max_by_key(|(w, _)| w.active_from)
-        .or_else(|| keys.iter().filter(|(w, _)| w.active_from <= now).max_by_key(|(w, _)| w.active_from))
+        .max_by_key(newest)
+        .or_else(|| keys.iter().filter(|(w, _)| w.active_from <= now).max_by_key(newest))
         .or_else(|| keys.iter().min_by_key(|(w, _)| w.active_from))
         .map(|(_, k)| k)
 }
@@ -546,6 +549,24 @@ mod tests {
             let jwt = k.sign_jwt(Some(kid), None, &serde_json::json!({"a": 1}));
             assert_eq!(jwt.split('.').count(), 3);
         }
+    }
+
+    #[test]
+    fn same_second_rotation_switches_to_the_newest_keys() {
+        let m = master();
+        let mut keys = initial_keys(&m, 0).unwrap();
+        for delay in [3600, 0] {
+            let plan = plan_rotation(&m, &keys, 0, delay, 7200).unwrap();
+            for (kid, r, e) in &plan.retire {
+                let k = keys.iter_mut().find(|k| &k.kid == kid).unwrap();
+                k.retires_at = Some(*r);
+                k.expires_at = Some(*e);
+            }
+            keys.extend(plan.new_keys);
+        }
+        let newest_seal = keys.iter().rev().find(|k| k.key_use == KeyUse::Seal).unwrap().kid.clone();
+        let ring = KeyRing::build(&m, &keys, 0).unwrap();
+        assert_eq!(ring.sealing_key(0).0, newest_seal);
     }
 
     #[test]
