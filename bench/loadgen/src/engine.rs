@@ -5,8 +5,12 @@
 //! Closed loop by default (every worker sends as soon as its previous answer
 //! is in: peak throughput). With a target rate, iteration `i` is due at
 //! `start + i / rate` (an open-loop schedule shared by the workers, as in
-//! wrk2), and a second latency is recorded from that due time, so that a
-//! server falling behind cannot hide its queueing (coordinated omission).
+//! wrk2), and a second latency is recorded, so that a server falling behind
+//! cannot hide its queueing (coordinated omission): from the due time when
+//! the worker was still waiting for its previous answer at that time (the
+//! server made the request late), otherwise from the moment it was sent
+//! (a timer waking the worker up to 1 ms late is the generator's slack, not
+//! the server's).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -45,7 +49,8 @@ pub struct Stats {
     pub reconnects: u64,
     /// Service time of each request (send → whole body read), µs.
     pub latency_us: Vec<u32>,
-    /// Rate mode: each iteration's completion measured from its due time, µs.
+    /// Rate mode: each iteration's completion measured from its due time if
+    /// the previous answer came after it, else from its start, µs.
     pub due_latency_us: Vec<u32>,
     pub error_sample: Option<String>,
 }
@@ -217,6 +222,7 @@ struct Shared {
 async fn worker(sh: Arc<Shared>, mut conn: Conn) -> Stats {
     let max = sh.opts.max_iterations.unwrap_or(u64::MAX);
     let deadline = sh.opts.duration.map(|d| sh.start + d);
+    let mut prev_done = sh.start;
     loop {
         if sh.stop.load(Ordering::Relaxed) {
             break;
@@ -234,6 +240,11 @@ async fn worker(sh: Arc<Shared>, mut conn: Conn) -> Stats {
                 tokio::time::sleep_until(due.into()).await;
             }
         }
+        // Late because the previous answer was late: count from the due time.
+        let from = match due {
+            Some(d) if prev_done > d => d,
+            _ => Instant::now(),
+        };
         sh.progress.started.fetch_add(1, Ordering::Relaxed);
         let since = u64::try_from(sh.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         sh.last_send_ns.fetch_max(since, Ordering::Relaxed);
@@ -241,8 +252,9 @@ async fn worker(sh: Arc<Shared>, mut conn: Conn) -> Stats {
             sh.exhausted.store(true, Ordering::Relaxed);
             break;
         }
-        if let (Some(due), true) = (due, conn.record) {
-            conn.stats.due_latency_us.push(micros(due.elapsed()));
+        prev_done = Instant::now();
+        if due.is_some() && conn.record {
+            conn.stats.due_latency_us.push(micros(prev_done - from));
         }
     }
     conn.stats
