@@ -220,12 +220,13 @@ def markdown(doc):
                 f"| {r['label']} | {r['requests']:,} | {fmt(r['rps'])} | {mib('before_kib')} | {mib('at_10pct_kib')} "
                 f"| {mib('at_end_kib')} | {mib('peak_kib')} | {mib('after_kib')} |"
             )
-    small = [r for r in runs if r["kind"] == "small"]
+    small = sorted((r for r in runs if r["kind"] == "small"), key=lambda r: ("sqlite" not in r["label"], r["label"]))
     if small:
+        via = {f.get("via", "admin API") for f in doc["fixtures"]}
         lines += ["", "## Scale", "",
-                  "cc-basic on a fresh netauth (demo data only), then after registering the fixture's clients "
-                  "and subscribers through the admin API; `spread` rotates the requests over all of the fixture's "
-                  "clients (so most client lookups miss the per-node cache and reach the database).", "",
+                  "cc-basic on a fresh netauth (demo data only), then after loading the fixture's clients "
+                  f"and subscribers ({', '.join(sorted(via))}); `spread` rotates the requests over all of the "
+                  "fixture's clients (so most client lookups miss the per-node cache and reach the database).", "",
                   "| server | small store req/s | clients loaded | subscribers loaded | large store req/s | ratio | spread req/s | spread p99 ms |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for s in small:
@@ -304,7 +305,7 @@ def chart(doc, path):
         ax.legend(fontsize=8)
 
     ax = axes[1][1]
-    small = [r for r in runs if r["kind"] == "small"]
+    small = sorted((r for r in runs if r["kind"] == "small"), key=lambda r: ("sqlite" not in r["label"], r["label"]))
     names, groups = [], {"demo data only": [], "+ fixture clients and subscribers": [], "same, spread over all clients": []}
     for s in small:
         names.append(s["label"].replace("-scale", ""))
