@@ -86,6 +86,30 @@ def find(runs, label, scenario, kind):
     return None
 
 
+def scale_pairs(runs):
+    """Scale runs: per loaded instance L, cc-basic on L (kinds large, large2)
+    and on its unloaded twin L-small (kinds small, small2), averaged."""
+    out = []
+    larges = sorted({r["label"] for r in runs if r["kind"].startswith("large")},
+                    key=lambda label: ("sqlite" not in label, label))
+    for label in larges:
+        large = [r for r in runs if r["label"] == label and r["scenario"] == "cc-basic" and r["kind"].startswith("large")]
+        small = [r for r in runs if r["label"] in (label + "-small", label) and r["scenario"] == "cc-basic"
+                 and r["kind"].startswith("small")]
+        if not large or not small:
+            continue
+        mean = lambda rs: sum(r["rps"] for r in rs) / len(rs)  # noqa: E731
+        out.append({
+            "label": label,
+            "small": small,
+            "large": large,
+            "small_rps": mean(small),
+            "large_rps": mean(large),
+            "spread": find(runs, label, "cc-basic-spread", "large"),
+        })
+    return out
+
+
 def p99_half(r):
     lat = (r or {}).get("latency_from_schedule_ms") or {}
     return lat.get("p99")
@@ -153,18 +177,18 @@ def evaluate(doc):
             f"peak {peak / MIB:.1f} MiB, after {after / MIB:.1f} MiB, {growth / MIB:+.1f} MiB from 10% to 100%",
             r.get("valid") and peak <= 64 * MIB and after <= 64 * MIB and flat,
         )
-    for label in sorted({r["label"] for r in runs if r["kind"] == "small"}):
-        small, large = find(runs, label, "cc-basic", "small"), find(runs, label, "cc-basic", "large")
-        if small and large:
-            ratio = large["rps"] / small["rps"] if small["rps"] else 0
-            subs = [f for f in doc["fixtures"] if f["label"] == label and f.get("fixture") == "subscribers"]
-            note = f"with {subs[0]['loaded']:,} subscribers" if subs and subs[0].get("loaded") else "clients only, no subscribers loaded"
-            add(
-                f"cc-basic with the large store within 10% of the small store ({label})",
-                f"{100 * ratio:.0f}% ({fmt(large['rps'])} vs {fmt(small['rps'])} req/s)",
-                valid(small, large) and ratio >= 0.9,
-                note,
-            )
+    for pair in scale_pairs(runs):
+        label = pair["label"]
+        ratio = pair["large_rps"] / pair["small_rps"] if pair["small_rps"] else 0
+        subs = [f for f in doc["fixtures"] if f["label"] == label and f.get("fixture") == "subscribers"]
+        note = f"with {subs[0]['loaded']:,} subscribers" if subs and subs[0].get("loaded") else "clients only, no subscribers loaded"
+        add(
+            f"cc-basic with the large store within 10% of the small store ({label})",
+            f"{100 * ratio:.0f}% ({fmt(pair['large_rps'])} vs {fmt(pair['small_rps'])} req/s, "
+            f"{len(pair['large'])}+{len(pair['small'])} runs)",
+            valid(*pair["small"], *pair["large"]) and ratio >= 0.9,
+            note,
+        )
     return out
 
 
@@ -220,27 +244,25 @@ def markdown(doc):
                 f"| {r['label']} | {r['requests']:,} | {fmt(r['rps'])} | {mib('before_kib')} | {mib('at_10pct_kib')} "
                 f"| {mib('at_end_kib')} | {mib('peak_kib')} | {mib('after_kib')} |"
             )
-    small = sorted((r for r in runs if r["kind"] == "small"), key=lambda r: ("sqlite" not in r["label"], r["label"]))
-    if small:
+    pairs = scale_pairs(runs)
+    if pairs:
         via = {f.get("via", "admin API") for f in doc["fixtures"]}
         lines += ["", "## Scale", "",
-                  "cc-basic on a fresh netauth (demo data only), then after loading the fixture's clients "
-                  f"and subscribers ({', '.join(sorted(via))}); `spread` rotates the requests over all of the "
-                  "fixture's clients (so most client lookups miss the per-node cache and reach the database).", "",
+                  "cc-basic on two fresh netauth instances, one of them loaded with the fixture's clients and "
+                  f"subscribers ({', '.join(sorted(via))}), measured alternately (small, large, large, small; "
+                  "the mean of each pair); `spread` rotates the requests over all of the fixture's clients "
+                  "(so most client lookups miss the per-node cache and reach the database).", "",
                   "| server | small store req/s | clients loaded | subscribers loaded | large store req/s | ratio | spread req/s | spread p99 ms |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for s in small:
-            label = s["label"]
-            large = find(runs, label, "cc-basic", "large")
-            spread = find(runs, label, "cc-basic-spread", "large")
+        for p in pairs:
+            label, spread = p["label"], p["spread"]
             fx = {f.get("fixture"): f for f in doc["fixtures"] if f["label"] == label}
-            ratio = f"{100 * large['rps'] / s['rps']:.0f}%" if large and s["rps"] else "–"
-            subs = fx.get("subscribers", {})
-            subs_txt = fmt(subs.get("loaded"))
+            ratio = f"{100 * p['large_rps'] / p['small_rps']:.0f}%" if p["small_rps"] else "–"
+            runs_txt = lambda rs: " / ".join(fmt(r["rps"]) for r in rs)  # noqa: E731
             lines.append(
-                f"| {label} | {fmt(s['rps'])} | {fmt(fx.get('clients', {}).get('created'))} | {subs_txt} "
-                f"| {fmt(large and large['rps'])} | {ratio} | {fmt(spread and spread['rps'])} "
-                f"| {fmt(spread and (spread.get('latency_ms') or {}).get('p99'), 2)} |"
+                f"| {label} | {fmt(p['small_rps'])} ({runs_txt(p['small'])}) | {fmt(fx.get('clients', {}).get('created'))} "
+                f"| {fmt(fx.get('subscribers', {}).get('loaded'))} | {fmt(p['large_rps'])} ({runs_txt(p['large'])}) | {ratio} "
+                f"| {fmt(spread and spread['rps'])} | {fmt(spread and (spread.get('latency_ms') or {}).get('p99'), 2)} |"
             )
     lines += ["", "## Targets", "", "| target | figure | met |", "|---|---|---|"]
     for t in doc["targets"]:
@@ -305,13 +327,12 @@ def chart(doc, path):
         ax.legend(fontsize=8)
 
     ax = axes[1][1]
-    small = sorted((r for r in runs if r["kind"] == "small"), key=lambda r: ("sqlite" not in r["label"], r["label"]))
     names, groups = [], {"demo data only": [], "+ fixture clients and subscribers": [], "same, spread over all clients": []}
-    for s in small:
-        names.append(s["label"].replace("-scale", ""))
-        groups["demo data only"].append(s["rps"])
-        groups["+ fixture clients and subscribers"].append((find(runs, s["label"], "cc-basic", "large") or {}).get("rps") or 0)
-        groups["same, spread over all clients"].append((find(runs, s["label"], "cc-basic-spread", "large") or {}).get("rps") or 0)
+    for p in scale_pairs(runs):
+        names.append(p["label"].replace("-scale", ""))
+        groups["demo data only"].append(p["small_rps"])
+        groups["+ fixture clients and subscribers"].append(p["large_rps"])
+        groups["same, spread over all clients"].append((p["spread"] or {}).get("rps") or 0)
     w = 0.8 / len(groups)
     for i, (g, ys) in enumerate(groups.items()):
         b = ax.bar([j + (i - 1) * w for j in range(len(names))], ys, w, label=g)
