@@ -129,7 +129,7 @@ fn max_ttl(app: &AppState) -> i64 {
 /// After a change made through the Store: apply it on this node at once.
 async fn refresh_local(app: &AppState, id: &str) {
     app.clients.evict(id);
-    if let Err(e) = app.sync_revocations().await {
+    if let Err(e) = app.sync_revocations_from(i64::MAX).await {
         tracing::warn!(error = %e, "revocation sync after an admin change failed");
     }
 }

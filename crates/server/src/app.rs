@@ -53,6 +53,7 @@ pub async fn build_state(
             .build()
             .context("building the HTTP client")?,
         network: Arc::new(crate::network::SandboxNetwork { store: store.clone() }),
+        jti: crate::jti_writer::JtiWriter::spawn(store.clone()),
         store,
         master,
         config,

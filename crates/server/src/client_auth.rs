@@ -242,7 +242,7 @@ async fn record_jti(
     client: &Client,
     v: &VerifiedAssertion,
 ) -> Result<(), Result<String, OAuthReply>> {
-    match app.store.record_jti(&client.client_id, &v.jti, v.exp).await {
+    match app.jti.record(&client.client_id, &v.jti, v.exp).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(Ok("the assertion's jti has already been used".into())),
         Err(e) => Err(Err(e.into())),

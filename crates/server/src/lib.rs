@@ -16,6 +16,7 @@ pub mod client_ip;
 pub mod config;
 pub mod consent;
 pub mod errors;
+pub mod jti_writer;
 pub mod jwks_cache;
 pub mod keys;
 pub mod limiter;

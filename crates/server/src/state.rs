@@ -45,6 +45,8 @@ pub struct App {
     pub metrics: Metrics,
     pub http: reqwest::Client,
     pub network: Arc<dyn crate::network::Network>,
+    /// Group commit of assertion `jti` records.
+    pub jti: crate::jti_writer::JtiWriter,
 }
 
 impl App {
@@ -72,13 +74,22 @@ impl App {
 
     /// Applies new revocation-log entries; evicts cached clients they name.
     pub async fn sync_revocations(&self) -> Result<usize, StoreError> {
+        self.sync_revocations_from(now() - 5).await
+    }
+
+    /// Like `sync_revocations`, looking back to entries created at or after
+    /// `since` as well as by position. The periodic sync looks back a few
+    /// seconds (positions can commit out of order); right after a local
+    /// write, positions alone suffice, and the cost stays constant however
+    /// busy the log is.
+    pub async fn sync_revocations_from(&self, since: UnixTime) -> Result<usize, StoreError> {
         const PAGE: u32 = 10_000;
         let t = now();
         let mut after = self.revocations.read().map(|s| s.last_seq).unwrap_or(0);
         // The first page looks back a few seconds (see
         // RevocationStore::revocations_since); further pages, needed only
         // after a burst, continue by position alone so they always advance.
-        let mut since = t - 5;
+        let mut since = since;
         let mut applied = 0;
         loop {
             let entries = self.store.revocations_since(after, since, PAGE).await?;

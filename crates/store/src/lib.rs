@@ -71,6 +71,10 @@ pub trait ReplayStore: Send + Sync {
     /// Records that `jti` of `client_id` was used, until `expires_at`.
     /// Returns false if it was already recorded: a replay, on any node.
     async fn record_jti(&self, client_id: &str, jti: &str, expires_at: UnixTime) -> Result<bool>;
+    /// Records many `(client_id, jti, expires_at)` in one statement (group
+    /// commit); returns, for each, whether it was new. Within the batch a
+    /// repeated pair is new only the first time.
+    async fn record_jtis(&self, records: &[(String, String, UnixTime)]) -> Result<Vec<bool>>;
 }
 
 #[async_trait]

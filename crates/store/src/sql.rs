@@ -63,6 +63,12 @@ pub(crate) const SET_META: &str =
 pub(crate) const RECORD_JTI: &str = "INSERT INTO assertion_jti (client_id, jti, expires_at) VALUES ($1, $2, $3) \
      ON CONFLICT (client_id, jti) DO NOTHING";
 
+pub(crate) const RECORD_JTIS: &str = "INSERT INTO assertion_jti (client_id, jti, expires_at) ";
+pub(crate) const RECORD_JTIS_TAIL: &str = " ON CONFLICT (client_id, jti) DO NOTHING RETURNING client_id, jti";
+/// Rows per `record_jtis` statement (3 parameters each, well under both
+/// databases' parameter limits).
+pub(crate) const JTI_ROWS: usize = 500;
+
 pub(crate) const APPEND_REVOCATION: &str = "INSERT INTO revocations (kind, value, issued_before, expires_at, \
      created_at) VALUES ($1, $2, $3, $4, $5) RETURNING seq";
 pub(crate) const REVOCATIONS_SINCE: &str = "SELECT seq, kind, value, issued_before, expires_at FROM revocations \
@@ -612,6 +618,33 @@ macro_rules! impl_store {
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected() == 1)
+                }
+
+                async fn record_jtis(&self, records: &[(String, String, UnixTime)]) -> Result<Vec<bool>> {
+                    use std::collections::HashSet;
+                    let mut fresh = vec![false; records.len()];
+                    // A pair twice in one batch: only its first occurrence is
+                    // sent (one statement may not touch a row twice).
+                    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+                    let unique: Vec<usize> = (0..records.len())
+                        .filter(|&i| seen.insert((records[i].0.as_str(), records[i].1.as_str())))
+                        .collect();
+                    for chunk in unique.chunks(q::JTI_ROWS) {
+                        let mut b = sqlx::QueryBuilder::<$db>::new(q::RECORD_JTIS);
+                        b.push_values(chunk, |mut row, &i| {
+                            let (c, j, e) = &records[i];
+                            row.push_bind(c).push_bind(j).push_bind(*e);
+                        });
+                        b.push(q::RECORD_JTIS_TAIL);
+                        let inserted: Vec<(String, String)> =
+                            b.build_query_as().fetch_all(&self.pool).await?;
+                        let inserted: HashSet<(String, String)> = inserted.into_iter().collect();
+                        for &i in chunk {
+                            let (c, j, _) = &records[i];
+                            fresh[i] = inserted.contains(&(c.clone(), j.clone()));
+                        }
+                    }
+                    Ok(fresh)
                 }
             }
 

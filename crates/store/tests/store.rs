@@ -497,6 +497,23 @@ mod cases {
         assert!(!s.record_jti("client-a", "jti-1", NOW + 999).await.unwrap(), "replay with another expiry");
         assert!(s.record_jti("client-b", "jti-1", NOW + 60).await.unwrap(), "jti is per client");
         assert!(s.record_jti("client-a", "jti-2", NOW + 60).await.unwrap());
+        // In batches: the already-recorded one is not new, a pair repeated in
+        // the batch is new once, and a single-record call sees the batch.
+        let r = |c: &str, j: &str| (c.to_owned(), j.to_owned(), NOW + 60);
+        let got = s
+            .record_jtis(&[
+                r("client-a", "jti-1"),
+                r("client-a", "b1"),
+                r("client-a", "b1"),
+                r("client-c", "b1"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(got, [false, true, false, true]);
+        assert!(!s.record_jti("client-a", "b1", NOW + 60).await.unwrap());
+        assert_eq!(s.record_jtis(&[]).await.unwrap(), Vec::<bool>::new());
+        let many: Vec<_> = (0..1200).map(|i| r("client-d", &format!("m{i}"))).collect();
+        assert!(s.record_jtis(&many).await.unwrap().iter().all(|b| *b), "several statements");
     }
 
     pub async fn concurrent_jti_records_exactly_once(ctx: Ctx) {
