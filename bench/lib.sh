@@ -262,7 +262,7 @@ EOF
 }
 
 # The rps of a result file.
-result_rps() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rps"])' "$1"; }
+result_rps() { python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r.get("flow_rps", r["rps"]))' "$1"; }
 
 # Percentage of the machine's CPU busy over one second.
 machine_busy_pct() {

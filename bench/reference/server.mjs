@@ -4,6 +4,17 @@
 //
 //   bench-basic  client_credentials, client_secret_basic
 //   bench-jwt    client_credentials, private_key_jwt with an ES256 key
+//   bench-ciba   CIBA (poll mode), client_secret_basic: the `ciba` scenario
+//
+// CIBA as netauth's sandbox subscriber +34655555555: processLoginHint maps
+// `tel:+34655555555` to an account, triggerAuthenticationDevice approves at
+// once (a Grant with the requested scope, then backchannelResult), so the
+// first token poll right after bc-authorize gets the token. oidc-provider
+// answers no slow_down to CIBA polls (it has no polling-interval check for
+// this grant), so the flow is the same two requests as on netauth. One
+// difference it imposes: CIBA requests must include `openid`, so it also
+// signs an ID token at the token endpoint (ES256 for this client, its
+// cheapest algorithm here); netauth's CAMARA request has no `openid` scope.
 //
 // Opaque access tokens (no resource indicators: oidc-provider's default for
 // client_credentials), introspection allowed to the token's own client only
@@ -37,6 +48,10 @@ const issuer = `http://127.0.0.1:${port}`;
 
 // The same scopes as netauth's demo clients.
 const scopes = ['disburse', 'on-disburse', 'disburse/status', 'disburse/on-status', 'mapper/link', 'mapper/unlink'];
+// The CIBA scenario's scopes (netauth's CAMARA purpose and API scope).
+const cibaScopes = ['openid', 'dpv:FraudPreventionAndDetection', 'sim-swap'];
+const cibaHint = 'tel:+34655555555';
+const cibaAccount = 'sub-34655555555';
 
 // Server signing keys (ID tokens are not issued here, but the provider wants
 // a key set; RS256 is its default ID token algorithm).
@@ -58,6 +73,7 @@ writeFileSync(clientPem, client.privateKey.export({ format: 'pem', type: 'pkcs8'
 
 // 256 bits, URL-safe, like netauth's generated secrets.
 const basicSecret = randomBytes(32).toString('base64url');
+const cibaSecret = randomBytes(32).toString('base64url');
 
 const provider = new Provider(issuer, {
   clients: [
@@ -80,9 +96,20 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
       scope: scopes.join(' '),
     },
+    {
+      client_id: 'bench-ciba',
+      client_secret: cibaSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['urn:openid:params:grant-type:ciba'],
+      response_types: [],
+      redirect_uris: [],
+      backchannel_token_delivery_mode: 'poll',
+      id_token_signed_response_alg: 'ES256',
+      scope: cibaScopes.join(' '),
+    },
   ],
   jwks: serverJwks,
-  scopes,
+  scopes: [...scopes, ...cibaScopes],
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
   features: {
     devInteractions: { enabled: false },
@@ -93,10 +120,27 @@ const provider = new Provider(issuer, {
       allowedPolicy: async (ctx, caller, token) => token.clientId === caller.clientId,
     },
     revocation: { enabled: true },
+    ciba: {
+      enabled: true,
+      deliveryModes: ['poll'],
+      processLoginHint: async (ctx, loginHint) => (loginHint === cibaHint ? cibaAccount : undefined),
+      validateRequestContext: async () => {},
+      verifyUserCode: async () => {},
+      validateBindingMessage: async () => {},
+      // The handset approves at once.
+      triggerAuthenticationDevice: async (ctx, request, account, client) => {
+        const grant = new provider.Grant({ clientId: client.clientId, accountId: account.accountId });
+        grant.addOIDCScope(request.scope);
+        await grant.save();
+        await provider.backchannelResult(request, grant);
+      },
+    },
   },
-  ttl: { ClientCredentials: 3600 },
+  // CIBA: netauth's expires_in for the request (120 s), its token lifetime.
+  ttl: { ClientCredentials: 3600, BackchannelAuthenticationRequest: 120, Grant: 3600, AccessToken: 3600, IdToken: 3600 },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
-  findAccount: async () => undefined,
+  findAccount: async (ctx, id) =>
+    id === cibaAccount ? { accountId: id, claims: async () => ({ sub: id }) } : undefined,
 });
 provider.proxy = false;
 // Errors are counted by the load generator; keep the console quiet.
@@ -117,6 +161,13 @@ server.listen(port, '127.0.0.1', () => {
     scope: 'disburse',
     basic: { client_id: 'bench-basic', client_secret: basicSecret },
     jwt: { client_id: 'bench-jwt', private_key_file: clientPem, kid: clientKid, alg: 'ES256' },
+    ciba: {
+      client_id: 'bench-ciba',
+      client_secret: cibaSecret,
+      bc_authorize_path: '/backchannel',
+      login_hint: cibaHint,
+      scope: cibaScopes.join(' '),
+    },
   };
   writeFileSync(join(outDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);
   console.error(`oidc-provider ${version} (node ${process.version}) listening on ${issuer} (NODE_ENV=${process.env.NODE_ENV})`);

@@ -52,6 +52,11 @@ pub struct Stats {
     /// Rate mode: each iteration's completion measured from its due time if
     /// the previous answer came after it, else from its start, µs.
     pub due_latency_us: Vec<u32>,
+    /// Iterations finished (all their requests answered or failed).
+    pub flows: u64,
+    /// Service time of each whole iteration (first send → last body), µs:
+    /// for multi-request flows (`ciba`) the latency of the flow.
+    pub flow_latency_us: Vec<u32>,
     pub error_sample: Option<String>,
 }
 
@@ -67,6 +72,8 @@ impl Stats {
         self.reconnects += o.reconnects;
         self.latency_us.extend(o.latency_us);
         self.due_latency_us.extend(o.due_latency_us);
+        self.flows += o.flows;
+        self.flow_latency_us.extend(o.flow_latency_us);
         if self.error_sample.is_none() {
             self.error_sample = o.error_sample;
         }
@@ -248,11 +255,16 @@ async fn worker(sh: Arc<Shared>, mut conn: Conn) -> Stats {
         sh.progress.started.fetch_add(1, Ordering::Relaxed);
         let since = u64::try_from(sh.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         sh.last_send_ns.fetch_max(since, Ordering::Relaxed);
+        let t0 = Instant::now();
         if !sh.flow.iteration(i, &mut conn).await {
             sh.exhausted.store(true, Ordering::Relaxed);
             break;
         }
         prev_done = Instant::now();
+        conn.stats.flows += 1;
+        if conn.record {
+            conn.stats.flow_latency_us.push(micros(prev_done - t0));
+        }
         if due.is_some() && conn.record {
             conn.stats.due_latency_us.push(micros(prev_done - from));
         }

@@ -265,6 +265,10 @@ async fn run(a: RunArgs, threads: usize) -> anyhow::Result<serde_json::Value> {
         "reconnects": r.stats.reconnects,
         "pool_exhausted": r.exhausted,
         "rps": round1(achieved),
+        // Whole iterations: for `ciba` one flow is two requests.
+        "flows": r.stats.flows,
+        "flow_rps": round1(if r.elapsed.is_zero() { 0.0 } else { r.stats.flows as f64 / r.elapsed.as_secs_f64() }),
+        "flow_latency_ms": summary(&mut r.stats.flow_latency_us),
         "latency_ms": summary(&mut r.stats.latency_us),
         "latency_from_schedule_ms": summary(&mut r.stats.due_latency_us),
         "cpu": watch.cpu_between(&m0, &m1, r.stats.requests),

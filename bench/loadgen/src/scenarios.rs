@@ -8,14 +8,16 @@
 //! | `cc-jwt`         | POST token, client_credentials, private_key_jwt (ES256, fresh jti) |
 //! | `introspect`     | POST introspect (Basic) of one of 256 valid tokens of that client  |
 //! | `cc-basic-spread`| `cc-basic`, rotating over the fixture's clients (scale runs)       |
+//! | `ciba`           | POST bc-authorize (Basic), then POST token with its auth_req_id    |
+//!
+//! `ciba` uses a subscriber whose handset approves at once, so the first
+//! poll gets the token: one iteration is two requests (a flow).
 //!
 //! Room for the later issues' flows: add a variant to [`Scenario`] and a
-//! [`Flow`] that chains its steps through [`Conn::send`] (see `Sequence`
-//! below for the shape): `ciba` (bc-authorize → handset approve → token
-//! poll), `code-flow` (authorize → consent → code exchange), `refresh`,
+//! [`Sequence`] of steps: `code-flow` (authorize → consent → code exchange), `refresh`,
 //! `number-verification` (token → resource API call).
 
-use crate::engine::{BoxFuture, Conn, Flow};
+use crate::engine::{BoxFuture, Conn, Flow, contains};
 use crate::jwt::Signer;
 use crate::target::Target;
 use anyhow::{Context, bail};
@@ -34,6 +36,7 @@ pub enum Scenario {
     CcJwt,
     Introspect,
     CcBasicSpread,
+    Ciba,
 }
 
 impl Scenario {
@@ -44,6 +47,7 @@ impl Scenario {
             Self::CcJwt => "cc-jwt",
             Self::Introspect => "introspect",
             Self::CcBasicSpread => "cc-basic-spread",
+            Self::Ciba => "ciba",
         }
     }
 
@@ -113,21 +117,23 @@ impl Flow for Rotate {
 /// answer's body (empty for the first step); None ends the iteration.
 pub type Step = Box<dyn Fn(&[u8]) -> Option<Request<Full<Bytes>>> + Send + Sync>;
 
-/// The shape of a multi-step flow, for the scenarios later issues add: each
-/// step's request may use the previous answer (an `auth_req_id`, a `code`).
-/// Kept compiled so it does not rot before its first user.
+/// A multi-step flow: each step's request may use the previous answer (an
+/// `auth_req_id`, a `code`), and its answer must contain the step's expected
+/// bytes. A failed step ends the iteration (the rest is not sent).
 pub struct Sequence {
-    pub steps: Vec<Step>,
+    pub steps: Vec<(Step, Option<&'static [u8]>)>,
 }
 
 impl Flow for Sequence {
     fn iteration<'a>(&'a self, _i: u64, conn: &'a mut Conn) -> BoxFuture<'a, bool> {
         Box::pin(async move {
             let mut prev = Bytes::new();
-            for step in &self.steps {
+            for (step, expect) in &self.steps {
                 let Some(req) = step(&prev) else { break };
-                match conn.send(req, None).await {
-                    Some((s, body)) if s.is_success() => prev = body,
+                match conn.send(req, *expect).await {
+                    Some((s, body)) if s.is_success() && expect.is_none_or(|e| contains(&body, e)) => {
+                        prev = body
+                    }
                     _ => break,
                 }
             }
@@ -174,6 +180,7 @@ fn cc_body(scope: &str) -> String {
 
 const TOKEN_OK: &[u8] = b"\"access_token\"";
 const ACTIVE: &[u8] = b"\"active\":true";
+const AUTH_REQ_ID: &[u8] = b"\"auth_req_id\"";
 
 /// What a scenario needs besides the Target.
 #[derive(Debug, Clone, Default)]
@@ -247,6 +254,30 @@ pub async fn prepare(
                 wrap: false,
                 expect: Some(TOKEN_OK),
             })
+        }
+        Scenario::Ciba => {
+            let c =
+                target.ciba.as_ref().context("the target has no CIBA client (`ciba` in its target.json)")?;
+            let headers = form_headers(Some(basic_auth(&c.client_id, &c.client_secret)?));
+            let bc = Template::new(
+                Method::POST,
+                &c.bc_authorize_path,
+                headers.clone(),
+                format!("login_hint={}&scope={}", enc(&c.login_hint), enc(&c.scope)),
+            )?;
+            let token = Template::new(Method::POST, &target.token_path, headers, "")?;
+            let first: Step = Box::new(move |_| Some(bc.request()));
+            let poll: Step = Box::new(move |prev| {
+                let v: serde_json::Value = serde_json::from_slice(prev).ok()?;
+                let id = v["auth_req_id"].as_str()?;
+                let body = format!(
+                    "grant_type={}&auth_req_id={}",
+                    enc("urn:openid:params:grant-type:ciba"),
+                    enc(id)
+                );
+                Some(token.request_with(Bytes::from(body)))
+            });
+            Arc::new(Sequence { steps: vec![(first, Some(AUTH_REQ_ID)), (poll, Some(TOKEN_OK))] })
         }
         Scenario::Introspect => {
             let tokens = issue_tokens(target, 256).await?;

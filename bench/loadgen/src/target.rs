@@ -26,6 +26,9 @@ pub struct Target {
     pub basic: SecretClient,
     /// A private_key_jwt client with an ES256 key.
     pub jwt: KeyClient,
+    /// A CIBA (poll mode) client_secret_basic client, for the `ciba` scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciba: Option<CibaClient>,
     /// netauth's admin API, for fixtures (absent for the reference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<Admin>,
@@ -35,6 +38,17 @@ pub struct Target {
 pub struct SecretClient {
     pub client_id: String,
     pub client_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CibaClient {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The backchannel authentication endpoint.
+    pub bc_authorize_path: String,
+    /// A subscriber whose handset approves at once.
+    pub login_hint: String,
+    pub scope: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +125,16 @@ pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
     };
     let basic = find("demo-basic")?;
     let jwt = find("demo-private-key-jwt")?;
+    let ciba = find("demo-ciba").ok().and_then(|c| {
+        Some(CibaClient {
+            client_id: c["client_id"].as_str()?.to_owned(),
+            client_secret: c["client_secret"].as_str()?.to_owned(),
+            bc_authorize_path: "/bc-authorize".into(),
+            // The sandbox subscriber that approves at once (seed 000).
+            login_hint: "tel:+34655555555".into(),
+            scope: "dpv:FraudPreventionAndDetection sim-swap".into(),
+        })
+    });
     let scope = basic["scopes"]
         .as_array()
         .and_then(|a| a.first())
@@ -135,6 +159,7 @@ pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
             kid: s(&jwt["kid"], "kid")?,
             alg: s(&jwt["alg"], "alg")?,
         },
+        ciba,
         admin: Some(Admin {
             base_url: format!("{}/admin/v1", issuer.trim_end_matches('/')),
             token: s(&doc["admin_token"], "admin_token")?,
