@@ -212,6 +212,24 @@ fn aud_matches(claims: &Value, audiences: &[&str]) -> bool {
     }
 }
 
+/// The claims of a JWT signed by `client`, issued by it (`iss`) for one of
+/// `audiences`.
+fn verified_from(
+    jwt: &str,
+    client: &Client,
+    jwks: &JwkSet,
+    audiences: &[&str],
+) -> Result<Value, AssertionError> {
+    let claims = verify_signature(jwt, jwks)?;
+    if str_claim(&claims, "iss")? != client.client_id {
+        return Err(AssertionError::Claim("iss"));
+    }
+    if !aud_matches(&claims, audiences) {
+        return Err(AssertionError::Claim("aud"));
+    }
+    Ok(claims)
+}
+
 /// `private_key_jwt`: `iss` = `sub` = client_id, `aud` one of `audiences`
 /// (the issuer or the endpoint URL), `exp` required, `exp − iat` ≤ 300 s,
 /// `jti` required.
@@ -223,15 +241,9 @@ pub fn verify_client_assertion(
     now: UnixTime,
     skew: i64,
 ) -> Result<VerifiedAssertion, AssertionError> {
-    let claims = verify_signature(jwt, jwks)?;
-    if str_claim(&claims, "iss")? != client.client_id {
-        return Err(AssertionError::Claim("iss"));
-    }
+    let claims = verified_from(jwt, client, jwks, audiences)?;
     if str_claim(&claims, "sub")? != client.client_id {
         return Err(AssertionError::Claim("sub"));
-    }
-    if !aud_matches(&claims, audiences) {
-        return Err(AssertionError::Claim("aud"));
     }
     let exp = check_times(&claims, now, skew, MAX_ASSERTION_LIFETIME)?;
     Ok(VerifiedAssertion { jti: jti(&claims)?, exp, claims })
@@ -249,13 +261,7 @@ pub fn verify_request_object(
     now: UnixTime,
     skew: i64,
 ) -> Result<VerifiedAssertion, AssertionError> {
-    let claims = verify_signature(jwt, jwks)?;
-    if str_claim(&claims, "iss")? != client.client_id {
-        return Err(AssertionError::Claim("iss"));
-    }
-    if !aud_matches(&claims, audiences) {
-        return Err(AssertionError::Claim("aud"));
-    }
+    let claims = verified_from(jwt, client, jwks, audiences)?;
     num(&claims, "iat")?;
     let nbf = num(&claims, "nbf")?;
     let exp = check_times(&claims, now, skew, MAX_ASSERTION_LIFETIME)?;
