@@ -367,6 +367,17 @@ macro_rules! impl_store {
             const PROMPT_LOCK: Option<&str> = $lock_pending_prompts;
 
             impl $store {
+                /// The document a one-parameter `SELECT document …` finds, decoded.
+                async fn doc_by_key<T: q::Document>(
+                    &self,
+                    sql: &'static str,
+                    key: &str,
+                ) -> Result<Option<T>> {
+                    let doc: Option<String> =
+                        sqlx::query_scalar(sql).bind(key).fetch_optional(&self.pool).await?;
+                    doc.as_deref().map(T::from_doc).transpose()
+                }
+
                 /// Subscriber rows, in multi-row statements.
                 async fn insert_subscriber_rows_on(
                     conn: &mut <$db as sqlx::Database>::Connection,
@@ -705,9 +716,7 @@ macro_rules! impl_store {
                 }
 
                 async fn get_operator(&self, id: &str) -> Result<Option<Operator>> {
-                    let doc: Option<String> =
-                        sqlx::query_scalar(q::GET_OPERATOR).bind(id).fetch_optional(&self.pool).await?;
-                    doc.as_deref().map(Operator::from_doc).transpose()
+                    self.doc_by_key::<Operator>(q::GET_OPERATOR, id).await
                 }
 
                 async fn list_operators(&self) -> Result<Vec<Operator>> {
@@ -764,17 +773,11 @@ macro_rules! impl_store {
                 }
 
                 async fn get_subscriber(&self, id: &str) -> Result<Option<Subscriber>> {
-                    let doc: Option<String> =
-                        sqlx::query_scalar(q::GET_SUBSCRIBER).bind(id).fetch_optional(&self.pool).await?;
-                    doc.as_deref().map(Subscriber::from_doc).transpose()
+                    self.doc_by_key::<Subscriber>(q::GET_SUBSCRIBER, id).await
                 }
 
                 async fn subscriber_by_msisdn(&self, msisdn: &str) -> Result<Option<Subscriber>> {
-                    let doc: Option<String> = sqlx::query_scalar(q::SUBSCRIBER_BY_MSISDN)
-                        .bind(msisdn)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    doc.as_deref().map(Subscriber::from_doc).transpose()
+                    self.doc_by_key::<Subscriber>(q::SUBSCRIBER_BY_MSISDN, msisdn).await
                 }
 
                 async fn subscribers_by_address(
@@ -973,11 +976,7 @@ macro_rules! impl_store {
                 }
 
                 async fn get_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>> {
-                    let doc: Option<String> = sqlx::query_scalar(q::GET_CIBA_REQUEST)
-                        .bind(id_hash)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    doc.as_deref().map(CibaRequest::from_doc).transpose()
+                    self.doc_by_key::<CibaRequest>(q::GET_CIBA_REQUEST, id_hash).await
                 }
 
                 async fn record_ciba_poll(
@@ -1027,9 +1026,7 @@ macro_rules! impl_store {
                 }
 
                 async fn get_prompt(&self, id: &str) -> Result<Option<Prompt>> {
-                    let doc: Option<String> =
-                        sqlx::query_scalar(q::GET_PROMPT).bind(id).fetch_optional(&self.pool).await?;
-                    doc.as_deref().map(Prompt::from_doc).transpose()
+                    self.doc_by_key::<Prompt>(q::GET_PROMPT, id).await
                 }
 
                 async fn list_prompts(&self, subscriber_id: &str, now: UnixTime) -> Result<Vec<Prompt>> {
@@ -1089,11 +1086,7 @@ macro_rules! impl_store {
                 }
 
                 async fn get_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRecord>> {
-                    let doc: Option<String> = sqlx::query_scalar(q::GET_REFRESH_TOKEN)
-                        .bind(token_hash)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    doc.as_deref().map(RefreshTokenRecord::from_doc).transpose()
+                    self.doc_by_key::<RefreshTokenRecord>(q::GET_REFRESH_TOKEN, token_hash).await
                 }
 
                 async fn rotate_refresh_token(
