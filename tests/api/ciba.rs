@@ -10,7 +10,9 @@ pub const CIBA: &str = "urn:openid:params:grant-type:ciba";
 const FRAUD: &str = "dpv:FraudPreventionAndDetection";
 
 /// An app with the sandbox network loaded and a 1 s polling interval.
-pub async fn ciba_app(tweak: impl FnOnce(&mut netauth_server::config::Config) + Send + 'static) -> TestApp {
+pub async fn ciba_app(
+    tweak: impl FnOnce(&mut netauth_server::infra::config::Config) + Send + 'static,
+) -> TestApp {
     let app = spawn_with(Options {
         tweak: Box::new(move |c| {
             c.ciba.interval_secs = 1;
@@ -604,7 +606,7 @@ async fn signed_authentication_requests() {
     let app = ciba_app(|_| {}).await;
     let c = ciba_client(&app, "private_key_jwt", json!({})).await;
     let other = ciba_client(&app, "private_key_jwt", json!({})).await;
-    let now = netauth_server::state::now();
+    let now = netauth_server::infra::state::now();
     let base = json!({
         "iss": c.client_id, "aud": app.base, "iat": now, "nbf": now, "exp": now + 120, "jti": random_name(),
         "login_hint": "tel:+34655555555", "scope": "dpv:FraudPreventionAndDetection sim-swap",

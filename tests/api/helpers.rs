@@ -4,8 +4,8 @@
 
 use netauth_domain::client::SigningAlg;
 use netauth_domain::keys::{MasterKey, SigningKey};
-use netauth_server::config::Config;
-use netauth_server::state::AppState;
+use netauth_server::infra::config::Config;
+use netauth_server::infra::state::AppState;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -209,7 +209,7 @@ impl TestApp {
 
 /// Claims of a `private_key_jwt` assertion for `client_id` at `aud`.
 pub fn assertion_claims(client_id: &str, aud: &str) -> Value {
-    let now = netauth_server::state::now();
+    let now = netauth_server::infra::state::now();
     json!({
         "iss": client_id,
         "sub": client_id,

@@ -196,8 +196,8 @@ pub async fn subscribers(
 /// each (docs/benchmarks.md): ~200 clients/s, too slow for 100,000.
 pub mod direct {
     use anyhow::Context;
-    use netauth_server::admin_network::{SubscriberInput, build_subscriber};
-    use netauth_server::manage::{NewClient, build_client};
+    use netauth_server::admin::manage::{NewClient, build_client};
+    use netauth_server::admin::network::{SubscriberInput, build_subscriber};
     use serde_json::json;
     use std::path::Path;
     use std::time::Instant;
@@ -205,7 +205,7 @@ pub mod direct {
     const BATCH: u64 = 5000;
 
     fn now() -> i64 {
-        netauth_server::state::now()
+        netauth_server::infra::state::now()
     }
 
     fn report(what: &str, n: u64, t0: Instant) -> serde_json::Value {

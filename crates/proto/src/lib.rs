@@ -22,4 +22,4 @@ pub use form::Form;
 pub use login_hint::{LoginHint, Msisdn};
 pub use purpose::{Purpose, PurposeScopes};
 pub use scope::{Scope, ScopeSet};
-pub use token_request::{GrantType, TokenRequest};
+pub use token_request::{GrantType, TokenRequest, TokenResponse};

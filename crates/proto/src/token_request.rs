@@ -112,3 +112,18 @@ mod tests {
         assert_eq!(r, TokenRequest::ClientCredentials { scope: Some(ScopeSet::parse("a b").unwrap()) });
     }
 }
+
+/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: std::borrow::Cow<'static, str>,
+    /// A JSON number: RFC 6749 §5.1 clients reject a string.
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}

@@ -1,12 +1,13 @@
 //! Building the application: state, router, middleware, background tasks,
 //! and serving with graceful shutdown.
 
-use crate::config::Config;
-use crate::jwks_cache::JwksCache;
-use crate::limiter::FailureLimiter;
-use crate::metrics::Metrics;
-use crate::state::{App, AppState, ClientCache, now};
-use crate::{admin, oauth, ops, routes, sandbox};
+use crate::infra::config::Config;
+use crate::infra::jwks_cache::JwksCache;
+use crate::infra::limiter::FailureLimiter;
+use crate::infra::metrics::Metrics;
+use crate::infra::ops;
+use crate::infra::state::{App, AppState, ClientCache, now};
+use crate::{admin, oauth, routes, sandbox};
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use axum::Router;
@@ -30,7 +31,7 @@ pub async fn build_state(
     store: Arc<dyn Store>,
     master: MasterKey,
 ) -> anyhow::Result<AppState> {
-    crate::keys::ensure_keys(store.as_ref(), &master, now()).await?;
+    crate::infra::keys::ensure_keys(store.as_ref(), &master, now()).await?;
     let rows = store.list_keys().await?;
     let ring =
         KeyRing::build(&master, &rows, now()).context("loading keys (is this the right master key?)")?;
@@ -53,7 +54,7 @@ pub async fn build_state(
             .build()
             .context("building the HTTP client")?,
         network: Arc::new(crate::network::SandboxNetwork { store: store.clone() }),
-        jti: crate::jti_writer::JtiWriter::spawn(store.clone()),
+        jti: crate::infra::jti_writer::JtiWriter::spawn(store.clone()),
         store,
         master,
         config,
@@ -116,7 +117,7 @@ pub fn router(app: AppState) -> Router {
     r = r.nest(routes::ADMIN_BASE, admin::router());
     if app.sandbox() {
         r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
-        r = r.merge(crate::sandbox_api::router()).merge(crate::pages::router());
+        r = r.merge(crate::sandbox::api::router()).merge(crate::pages::router());
     }
     let limits = &app.config.server;
     r.fallback(not_found)

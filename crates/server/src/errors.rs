@@ -109,3 +109,16 @@ impl IntoResponse for ApiReply {
         resp
     }
 }
+
+/// JSON bodies with errors in our dialect rather than axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiReply;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(e) => Err(CamaraError::invalid_argument(e.body_text()).into()),
+        }
+    }
+}

@@ -1,33 +1,33 @@
 //! The netauth HTTP server: configuration, routes, handlers, CLI.
 //!
+//! Folders by area (see docs/architecture.md for the path of a request):
+//!
 //! ```text
-//!  client ──► router (app.rs, routes.rs) ──► handlers (oauth/, admin.rs, sandbox.rs)
-//!                                              │ client_auth.rs, resource.rs
-//!                                              ▼
-//!                          domain (netauth-domain) ──► Store (netauth-store)
+//!  client ──► app.rs (router, middleware) + routes.rs (every path)
+//!               │
+//!               ├─ oauth/    token, CIBA, introspection, revocation, discovery, client auth, consent
+//!               ├─ camara/   the resource APIs and their bearer-token extractor
+//!               ├─ pages/    the page layer (layout, sessions, CSRF) and the pages built on it
+//!               ├─ admin/    the admin API (clients, keys, operators, subscribers, legal bases)
+//!               ├─ sandbox/  sandbox mode only: demo data, handset JSON API, echo
+//!               └─ cli/      the `netauth` command line
+//!                    │
+//!  infra/ (state, config, clock, metrics, limiter, caches) · network.rs (the Network trait)
+//!                    ▼
+//!  domain (netauth-domain) ──► Store (netauth-store)
 //! ```
+//!
+//! Imports flow down this picture: nothing in `infra/` imports a feature
+//! area, production areas never import `sandbox/`.
 
 pub mod admin;
-pub mod admin_network;
 pub mod app;
+pub mod camara;
 pub mod cli;
-pub mod client_auth;
-pub mod client_ip;
-pub mod config;
-pub mod consent;
 pub mod errors;
-pub mod jti_writer;
-pub mod jwks_cache;
-pub mod keys;
-pub mod limiter;
-pub mod manage;
-pub mod metrics;
+pub mod infra;
 pub mod network;
 pub mod oauth;
-pub mod ops;
 pub mod pages;
-pub mod resource;
 pub mod routes;
 pub mod sandbox;
-pub mod sandbox_api;
-pub mod state;

@@ -13,12 +13,11 @@
 //!   authorization_pending | slow_down | access_denied | expired_token | tokens (once)
 //! ```
 
-use crate::consent::{self, ConsentOutcome, is_protocol_scope};
 use crate::errors::{OAuthReply, no_store};
+use crate::infra::state::{App, AppState, now};
 use crate::oauth::ClientRequest;
+use crate::oauth::consent::{self, ConsentOutcome, is_protocol_scope};
 use crate::oauth::issue::{UserGrant, issue_user_tokens};
-use crate::oauth::token::TokenResponse;
-use crate::state::{App, AppState, now};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -28,6 +27,7 @@ use netauth_domain::client_auth::{parse_jwks, verify_request_object};
 use netauth_domain::consent::ConsentCapture;
 use netauth_domain::crypto::{b64url, random_token, sha256};
 use netauth_domain::subscriber::HandsetPolicy;
+use netauth_proto::TokenResponse;
 use netauth_proto::{Form, GrantType, LoginHint, OAuthError, OAuthErrorCode, purpose};
 use serde_json::{Value, json};
 
@@ -293,7 +293,7 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
         CibaStatus::Pending => {
             // Polling faster than the interval: slow_down, and the interval
             // grows by 5 s (CIBA Core §11).
-            let t_ms = crate::state::now_ms();
+            let t_ms = crate::infra::state::now_ms();
             let too_soon = req.last_polled_at.is_some_and(|last| t_ms - last < req.interval * 1000);
             let interval = if too_soon { req.interval + 5 } else { req.interval };
             app.store.record_ciba_poll(&id_hash, req.last_polled_at, t_ms, interval).await?;

@@ -3,9 +3,9 @@
 //! `/.well-known/oauth-authorization-server`. Built from the route table
 //! and the implemented grants, so it advertises exactly what is served.
 
+use crate::infra::state::AppState;
 use crate::oauth::token::IMPLEMENTED_GRANTS;
 use crate::routes;
-use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};

@@ -4,9 +4,9 @@
 //! (SECURITY.md 14, 15).
 
 use crate::errors::{OAuthReply, no_store};
-use crate::metrics::Metrics;
+use crate::infra::metrics::Metrics;
+use crate::infra::state::{AppState, now};
 use crate::oauth::ClientRequest;
-use crate::state::{AppState, now};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

@@ -3,14 +3,14 @@
 //! MSISDN), and a refresh token when `offline_access` was granted and the
 //! client may refresh (stored hashed, rotated on use).
 
-use crate::oauth::token::TokenResponse;
-use crate::state::App;
+use crate::infra::state::App;
 use netauth_domain::ciba::RefreshTokenRecord;
 use netauth_domain::client::Client;
 use netauth_domain::crypto::{b64url, random_token, sha256};
 use netauth_domain::subscriber::Subscriber;
 use netauth_domain::token::{AccessClaims, seal_access_token};
 use netauth_proto::GrantType;
+use netauth_proto::TokenResponse;
 use netauth_store::StoreError;
 use serde_json::json;
 

@@ -1,6 +1,8 @@
 //! OAuth 2.0 / OIDC endpoints.
 
 pub mod ciba;
+pub mod client_auth;
+pub mod consent;
 pub mod discovery;
 pub mod introspect;
 pub mod issue;
@@ -36,12 +38,12 @@ pub struct ClientRequest {
     pub headers: HeaderMap,
 }
 
-impl axum::extract::FromRequest<crate::state::AppState> for ClientRequest {
+impl axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest {
     type Rejection = OAuthReply;
 
     async fn from_request(
         req: axum::extract::Request,
-        app: &crate::state::AppState,
+        app: &crate::infra::state::AppState,
     ) -> Result<Self, OAuthReply> {
         use axum::extract::{ConnectInfo, OriginalUri};
         let (parts, body) = req.into_parts();
@@ -56,9 +58,10 @@ impl axum::extract::FromRequest<crate::state::AppState> for ClientRequest {
             .await
             .map_err(|_| OAuthError::invalid_request("the request body is too large").with_status(413))?;
         let form = parse_form(&parts.headers, &body)?;
-        let addr = crate::client_ip::client_ip(peer, &parts.headers, &app.config.server.trusted_proxies);
+        let addr =
+            crate::infra::client_ip::client_ip(peer, &parts.headers, &app.config.server.trusted_proxies);
         let client =
-            crate::client_auth::authenticate(app, &parts.headers, &form, addr, &endpoint_url).await?;
+            crate::oauth::client_auth::authenticate(app, &parts.headers, &form, addr, &endpoint_url).await?;
         Ok(Self { form, client, endpoint_url, headers: parts.headers })
     }
 }

@@ -7,34 +7,20 @@
 //! ```
 
 use crate::errors::{OAuthReply, no_store};
-use crate::metrics::Metrics;
+use crate::infra::metrics::Metrics;
+use crate::infra::state::{AppState, now};
 use crate::oauth::ClientRequest;
-use crate::state::{AppState, now};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use netauth_domain::client::Client;
 use netauth_domain::token::{AccessClaims, seal_access_token};
+use netauth_proto::TokenResponse;
 use netauth_proto::{GrantType, OAuthError, ScopeSet, TokenRequest};
-use serde::Serialize;
 
 /// The grant types this build implements.
 pub const IMPLEMENTED_GRANTS: &[GrantType] =
     &[GrantType::ClientCredentials, GrantType::Ciba, GrantType::RefreshToken];
-
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: std::borrow::Cow<'static, str>,
-    /// A JSON number: RFC 6749 §5.1 clients reject a string.
-    pub expires_in: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-}
 
 fn reply(t: TokenResponse) -> Response {
     let mut r = Json(t).into_response();
@@ -188,8 +174,9 @@ async fn refresh(
     let subscriber =
         app.network.subscriber(&rec.subscriber_id).await?.filter(|s| s.is_active()).ok_or_else(invalid)?;
     if let Some(purpose) = &rec.purpose {
-        match crate::consent::evaluate(app, &client.client_id, &subscriber.id, purpose, &scopes).await {
-            Ok(crate::consent::ConsentOutcome::Granted) => {}
+        match crate::oauth::consent::evaluate(app, &client.client_id, &subscriber.id, purpose, &scopes).await
+        {
+            Ok(crate::oauth::consent::ConsentOutcome::Granted) => {}
             _ => return Err(OAuthError::invalid_grant("consent for this grant is no longer given").into()),
         }
     }

@@ -1,8 +1,8 @@
 //! The `netauth` command line.
 
-use crate::config::{Config, LogFormat};
-use crate::manage::{self, NewClient};
-use crate::state::now;
+use crate::admin::manage::{self, NewClient};
+use crate::infra::config::{Config, LogFormat};
+use crate::infra::state::now;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use netauth_domain::client::{AuthMethod, ClientStatus, SigningAlg};
@@ -382,15 +382,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             KeysCommand::Rotate { target, delay } => {
                 let (c, store, master) = open(&target, false).await?;
                 let master = master?;
-                crate::keys::ensure_keys(store.as_ref(), &master, now()).await?;
+                crate::infra::keys::ensure_keys(store.as_ref(), &master, now()).await?;
                 let delay = delay.unwrap_or(c.keys.rotation_delay_secs);
                 let max = c.tokens.max_access_token_ttl_secs.max(c.tokens.id_token_ttl_secs);
-                crate::keys::rotate(store.as_ref(), &master, delay, max).await?;
-                print_json(&crate::admin::key_views(&store.list_keys().await?, now()))
+                crate::infra::keys::rotate(store.as_ref(), &master, delay, max).await?;
+                print_json(&crate::admin::clients::key_views(&store.list_keys().await?, now()))
             }
             KeysCommand::List { target } => {
                 let (_, store, _) = open(&target, false).await?;
-                print_json(&crate::admin::key_views(&store.list_keys().await?, now()))
+                print_json(&crate::admin::clients::key_views(&store.list_keys().await?, now()))
             }
         },
         Command::Client { command } => client_command(command).await,
@@ -404,7 +404,8 @@ async fn operator_command(cmd: OperatorCommand) -> anyhow::Result<()> {
         OperatorCommand::Add { target, id, name, country, ranges } => {
             let (_, store, _) = open(&target, false).await?;
             let o = netauth_domain::subscriber::Operator { id, name, country, number_ranges: ranges };
-            crate::admin_network::check_operator(&o).map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
+            crate::admin::network::check_operator(&o)
+                .map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
             store.upsert_operator(&o).await?;
             print_json(&o)
         }
@@ -428,7 +429,7 @@ fn parse_address(s: &str) -> anyhow::Result<netauth_domain::subscriber::AddressA
 }
 
 async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result<()> {
-    use crate::admin_network::{SubscriberInput, build_subscriber};
+    use crate::admin::network::{SubscriberInput, build_subscriber};
     match cmd {
         SubscriberCommand::Add { target, phone_number, operator, addresses, sim_age_days, policy } => {
             let (_, store, _) = open(&target, false).await?;

@@ -7,10 +7,12 @@
 //! without ever being stored in clear in the database. Demo private keys are
 //! PEM files in `<data dir>/keys/`.
 
-use crate::manage::{self, NewClient};
-use crate::resource::Bearer;
+pub mod api;
+
+use crate::admin::manage::{self, NewClient};
+use crate::camara::bearer::Bearer;
+use crate::infra::state::AppState;
 use crate::routes;
-use crate::state::AppState;
 use anyhow::Context;
 use axum::Json;
 use base64::Engine;
@@ -429,7 +431,7 @@ fn loopback_msisdn(n: u8) -> String {
 /// Operators, subscribers and legal bases of the simulated network, loaded
 /// once: a later start leaves what the developer changed alone.
 pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
-    let t = crate::state::now();
+    let t = crate::infra::state::now();
     for (id, name, country, range) in
         [("demo-es", "Demo Telecom España", "ES", "+34"), ("demo-no", "Demo Telecom Norge", "NO", "+47")]
     {

@@ -2,9 +2,9 @@
 //! Store data that keep the hot paths free of database round trips: the key
 //! ring, the revocation set, the client cache.
 
-use crate::config::Config;
-use crate::limiter::FailureLimiter;
-use crate::metrics::Metrics;
+use crate::infra::config::Config;
+use crate::infra::limiter::FailureLimiter;
+use crate::infra::metrics::Metrics;
 use arc_swap::ArcSwap;
 use netauth_domain::UnixTime;
 use netauth_domain::client::Client;
@@ -40,13 +40,13 @@ pub struct App {
     pub keys: ArcSwap<KeyRing>,
     pub revocations: RwLock<RevocationSet>,
     pub clients: ClientCache,
-    pub jwks: crate::jwks_cache::JwksCache,
+    pub jwks: crate::infra::jwks_cache::JwksCache,
     pub limiter: FailureLimiter,
     pub metrics: Metrics,
     pub http: reqwest::Client,
     pub network: Arc<dyn crate::network::Network>,
     /// Group commit of assertion `jti` records.
-    pub jti: crate::jti_writer::JtiWriter,
+    pub jti: crate::infra::jti_writer::JtiWriter,
 }
 
 impl App {

@@ -1,6 +1,6 @@
 //! Operations endpoints: liveness, readiness (the Store answers), metrics.
 
-use crate::state::AppState;
+use crate::infra::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -24,7 +24,7 @@ pub async fn rotate(
     max_lifetime: i64,
 ) -> anyhow::Result<()> {
     let existing = store.list_keys().await?;
-    let plan = plan_rotation(master, &existing, crate::state::now(), delay, max_lifetime)?;
+    let plan = plan_rotation(master, &existing, crate::infra::state::now(), delay, max_lifetime)?;
     store.rotate_keys(&plan).await?;
     Ok(())
 }

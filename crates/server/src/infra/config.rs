@@ -426,7 +426,7 @@ mod tests {
     fn example_config_lists_every_key_with_its_default() {
         // The reference file must parse to exactly the defaults, and every
         // key the code knows must appear in it.
-        let text = include_str!("../../../netauth.example.toml");
+        let text = include_str!("../../../../netauth.example.toml");
         let c = load_str(text, &[]).unwrap();
         assert_eq!(format!("{:?}", c), format!("{:?}", Config::default()));
         let table: toml::Table = toml::from_str(text).unwrap();

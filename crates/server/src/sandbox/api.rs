@@ -2,28 +2,21 @@
 //! set the answering policy) and a TS.43-style entitlement server issuing
 //! operator tokens. Sandbox mode only.
 
-use crate::admin::AdminJson;
+use crate::camara::subscriber_by_number;
+use crate::errors::ApiJson;
 use crate::errors::ApiReply;
-use crate::state::{AppState, now};
+use crate::infra::state::{AppState, now};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use netauth_domain::crypto::{b64url, random_token, sha256};
-use netauth_domain::subscriber::{HandsetPolicy, OperatorTokenRecord, Subscriber};
-use netauth_proto::{CamaraError, Msisdn};
+use netauth_domain::subscriber::{HandsetPolicy, OperatorTokenRecord};
+use netauth_proto::CamaraError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// How long a sandbox operator token is valid.
 const OPERATOR_TOKEN_TTL: i64 = 300;
-
-pub async fn subscriber_by_number(app: &AppState, msisdn: &str) -> Result<Subscriber, ApiReply> {
-    Msisdn::parse(msisdn).map_err(|e| CamaraError::invalid_argument(e.description.to_string()))?;
-    app.store
-        .subscriber_by_msisdn(msisdn)
-        .await?
-        .ok_or_else(|| CamaraError::new(404, "IDENTIFIER_NOT_FOUND", "no subscriber has this number").into())
-}
 
 pub async fn prompts_get(
     State(app): State<AppState>,
@@ -44,7 +37,7 @@ pub struct Decision {
 pub async fn prompt_post(
     State(app): State<AppState>,
     Path((msisdn, id)): Path<(String, String)>,
-    AdminJson(d): AdminJson<Decision>,
+    ApiJson(d): ApiJson<Decision>,
 ) -> Result<Json<Value>, ApiReply> {
     let approve = match d.decision.as_str() {
         "approve" => true,
@@ -67,7 +60,7 @@ pub struct PolicyBody {
 pub async fn policy_put(
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
-    AdminJson(p): AdminJson<PolicyBody>,
+    ApiJson(p): ApiJson<PolicyBody>,
 ) -> Result<Json<Value>, ApiReply> {
     let mut s = subscriber_by_number(&app, &msisdn).await?;
     s.handset_policy = p.policy;
@@ -86,7 +79,7 @@ pub struct OperatorTokenRequest {
 /// on the subscriber's device: a short-lived, single-use token.
 pub async fn operator_token_post(
     State(app): State<AppState>,
-    AdminJson(r): AdminJson<OperatorTokenRequest>,
+    ApiJson(r): ApiJson<OperatorTokenRequest>,
 ) -> Result<Json<Value>, ApiReply> {
     let s = subscriber_by_number(&app, &r.phone_number).await?;
     let token = random_token::<24>();

@@ -1,7 +1,7 @@
 //! Client registry operations shared by the admin API and the CLI, so both
 //! validate the same way and both revoke tokens on suspension and deletion.
 
-use crate::state::now;
+use crate::infra::state::now;
 use netauth_domain::ciba::DeliveryMode;
 use netauth_domain::client::{
     AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg, generate_client_id,

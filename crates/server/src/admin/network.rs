@@ -2,9 +2,10 @@
 //! (numbers, SIM history, addresses), legal bases of (scope, purpose) pairs,
 //! and subscribers' consents.
 
-use crate::admin::{Admin, AdminJson};
+use crate::admin::auth::Admin;
+use crate::errors::ApiJson;
 use crate::errors::ApiReply;
-use crate::state::{AppState, now};
+use crate::infra::state::{AppState, now};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -51,7 +52,7 @@ pub async fn operator_put(
     _: Admin,
     State(app): State<AppState>,
     Path(id): Path<String>,
-    AdminJson(mut o): AdminJson<Operator>,
+    ApiJson(mut o): ApiJson<Operator>,
 ) -> Result<Json<Operator>, ApiReply> {
     o.id = id;
     check_operator(&o)?;
@@ -144,7 +145,7 @@ pub async fn subscribers_get(
 pub async fn subscribers_post(
     _: Admin,
     State(app): State<AppState>,
-    AdminJson(input): AdminJson<SubscriberInput>,
+    ApiJson(input): ApiJson<SubscriberInput>,
 ) -> Result<(StatusCode, Json<Subscriber>), ApiReply> {
     if app.store.get_operator(&input.operator_id).await?.is_none() {
         return Err(invalid(format!("no operator `{}`", input.operator_id)));
@@ -160,7 +161,7 @@ pub async fn subscriber_get(
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
 ) -> Result<Json<Subscriber>, ApiReply> {
-    Ok(Json(crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?))
+    Ok(Json(crate::camara::subscriber_by_number(&app, &msisdn).await?))
 }
 
 #[utoipa::path(put, path = "/admin/v1/subscribers/{phone_number}", tag = "network", request_body = SubscriberInput, responses((status = 200, body = Subscriber), (status = 400), (status = 404)), security(("admin" = [])))]
@@ -168,9 +169,9 @@ pub async fn subscriber_put(
     _: Admin,
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
-    AdminJson(input): AdminJson<SubscriberInput>,
+    ApiJson(input): ApiJson<SubscriberInput>,
 ) -> Result<Json<Subscriber>, ApiReply> {
-    let old = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
+    let old = crate::camara::subscriber_by_number(&app, &msisdn).await?;
     if app.store.get_operator(&input.operator_id).await?.is_none() {
         return Err(invalid(format!("no operator `{}`", input.operator_id)));
     }
@@ -185,7 +186,7 @@ pub async fn subscriber_delete(
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
 ) -> Result<StatusCode, ApiReply> {
-    let s = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
+    let s = crate::camara::subscriber_by_number(&app, &msisdn).await?;
     app.store.delete_subscriber(&s.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -202,11 +203,11 @@ pub async fn legal_bases_get(
 pub async fn legal_basis_put(
     _: Admin,
     State(app): State<AppState>,
-    AdminJson(r): AdminJson<LegalBasisRule>,
+    ApiJson(r): ApiJson<LegalBasisRule>,
 ) -> Result<Json<LegalBasisRule>, ApiReply> {
     Scope::parse(&r.scope).map_err(|_| invalid("scope is not a valid scope value"))?;
     Purpose::parse(&r.purpose).map_err(|e| invalid(e.description.to_string()))?;
-    if r.scope.starts_with("dpv:") || crate::consent::is_protocol_scope(&r.scope) {
+    if r.scope.starts_with("dpv:") || crate::oauth::consent::is_protocol_scope(&r.scope) {
         return Err(invalid("a legal basis is for an API scope"));
     }
     app.store.upsert_legal_basis(&r).await?;
@@ -238,7 +239,7 @@ pub async fn consents_get(
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
 ) -> Result<Json<Vec<Consent>>, ApiReply> {
-    let s = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
+    let s = crate::camara::subscriber_by_number(&app, &msisdn).await?;
     Ok(Json(app.store.list_consents(&s.id).await?))
 }
 
@@ -257,8 +258,8 @@ pub async fn consent_delete(
     Path(msisdn): Path<String>,
     Query(q): Query<ConsentQuery>,
 ) -> Result<StatusCode, ApiReply> {
-    let s = crate::sandbox_api::subscriber_by_number(&app, &msisdn).await?;
-    if crate::consent::revoke(&app, &s.id, &q.client_id, &q.scope, &q.purpose).await? {
+    let s = crate::camara::subscriber_by_number(&app, &msisdn).await?;
+    if crate::oauth::consent::revoke(&app, &s.id, &q.client_id, &q.scope, &q.purpose).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(CamaraError::not_found("no such consent").into())

@@ -3,7 +3,7 @@
 //! `consent` needs a recorded opt-in of the subscriber for (client, scope,
 //! purpose), asked for on the handset or given on the self-service page.
 
-use crate::state::{App, now};
+use crate::infra::state::{App, now};
 use netauth_domain::consent::{Consent, ConsentCapture, ConsentStatus, LegalBasis, LegalBasisRule};
 use netauth_domain::revocation::{RevocationKind, subject_key};
 use netauth_proto::OAuthError;

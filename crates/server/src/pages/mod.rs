@@ -24,8 +24,8 @@
 //!   no scripts, no third-party assets.
 //! - 12: every POST answers 303 See Other.
 
-use crate::consent;
-use crate::state::{AppState, now};
+use crate::infra::state::{AppState, now};
+use crate::oauth::consent;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -59,7 +59,7 @@ const CSRF_SECTOR: &str = "csrf:handset";
 
 /// The only style of every page; the CSP allows it by its hash, so nothing
 /// injected could add another.
-const CSS: &str = include_str!("../templates/style.css");
+const CSS: &str = include_str!("../../templates/style.css");
 
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(sha256(CSS.as_bytes()));

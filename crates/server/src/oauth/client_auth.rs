@@ -13,7 +13,7 @@
 //! Every failure is 401 `invalid_client` with `WWW-Authenticate`.
 
 use crate::errors::OAuthReply;
-use crate::state::{App, now};
+use crate::infra::state::{App, now};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use netauth_domain::client::{AuthMethod, Client, verify_secret_dummy};
@@ -148,7 +148,7 @@ pub async fn authenticate(
         return Err(OAuthError::too_many_attempts(wait).into());
     }
     let fail = |description: String| {
-        crate::metrics::Metrics::inc(&app.metrics.client_auth_failures);
+        crate::infra::metrics::Metrics::inc(&app.metrics.client_auth_failures);
         app.limiter.record_failure(claimed.as_deref(), addr);
         tracing::info!(client_id = claimed.as_deref().unwrap_or("-"), %addr, reason = %description, "client authentication failed");
         OAuthReply { error: OAuthError::invalid_client(description), scheme }

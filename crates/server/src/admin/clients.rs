@@ -1,81 +1,17 @@
-//! The admin API under `/admin/v1`: clients and keys. Bearer admin token
-//! from configuration (compared in constant time); off when none is set.
-//! Errors use the `{status, code, message}` dialect. The OpenAPI document
-//! is generated from these handlers and served at `/admin/v1/openapi.json`.
+//! Admin API: clients and signing/sealing keys.
 
-use crate::errors::ApiReply;
-use crate::manage::{self, ClientPatch, ClientView, Created, ManageError, NewClient};
-use crate::state::{AppState, now};
+use crate::admin::auth::{Admin, optional_json};
+use crate::admin::manage::{self, ClientPatch, ClientView, Created, ManageError, NewClient};
+use crate::errors::{ApiJson, ApiReply};
+use crate::infra::state::{AppState, now};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use netauth_domain::client::ClientStatus;
 use netauth_proto::CamaraError;
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
-
-/// Proof that the request carries the admin token.
-pub struct Admin;
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiReply;
-
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let expected = app.config.admin.token.as_bytes();
-        if expected.is_empty() {
-            return Err(CamaraError::not_found("the admin API is disabled (set admin.token)").into());
-        }
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if netauth_domain::crypto::ct_eq(presented.as_bytes(), expected) {
-            Ok(Admin)
-        } else {
-            Err(CamaraError::unauthenticated().into())
-        }
-    }
-}
-
-impl From<ManageError> for ApiReply {
-    fn from(e: ManageError) -> Self {
-        match e {
-            ManageError::Invalid(m) => CamaraError::invalid_argument(m).into(),
-            ManageError::NotFound => CamaraError::not_found("no client with this id").into(),
-            ManageError::Exists => {
-                CamaraError::new(409, "ALREADY_EXISTS", "a client with this id already exists").into()
-            }
-            ManageError::Store(s) => s.into(),
-        }
-    }
-}
-
-/// JSON bodies with errors in our dialect rather than axum's plain text.
-pub struct AdminJson<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for AdminJson<T> {
-    type Rejection = ApiReply;
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Self(v)),
-            Err(e) => Err(CamaraError::invalid_argument(e.body_text()).into()),
-        }
-    }
-}
-
-/// A JSON body that may be left out entirely (then: defaults).
-fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiReply> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| CamaraError::invalid_argument(format!("invalid JSON body: {e}")).into())
-}
+use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
@@ -152,7 +88,7 @@ pub async fn clients_get(
 pub async fn clients_post(
     _: Admin,
     State(app): State<AppState>,
-    AdminJson(req): AdminJson<NewClient>,
+    ApiJson(req): ApiJson<NewClient>,
 ) -> Result<Response, ApiReply> {
     let created = manage::create_client(app.store.as_ref(), req, max_ttl(&app)).await?;
     refresh_local(&app, &created.client.client.client_id).await;
@@ -176,7 +112,7 @@ pub async fn client_patch(
     _: Admin,
     State(app): State<AppState>,
     Path(id): Path<String>,
-    AdminJson(p): AdminJson<ClientPatch>,
+    ApiJson(p): ApiJson<ClientPatch>,
 ) -> Result<Json<ClientView>, ApiReply> {
     let v = manage::patch_client(app.store.as_ref(), &id, p, max_ttl(&app)).await?;
     refresh_local(&app, &id).await;
@@ -295,62 +231,14 @@ pub async fn keys_rotate_post(
     if delay < 0 {
         return Err(CamaraError::invalid_argument("delay_secs must not be negative").into());
     }
-    crate::keys::rotate(app.store.as_ref(), &app.master, delay, app.max_token_lifetime()).await.map_err(
-        |e| {
+    crate::infra::keys::rotate(app.store.as_ref(), &app.master, delay, app.max_token_lifetime())
+        .await
+        .map_err(|e| {
             tracing::error!(error = %e, "key rotation failed");
             ApiReply(CamaraError::internal())
-        },
-    )?;
+        })?;
     if let Err(e) = app.reload_keys().await {
         tracing::error!(error = %e, "key reload after rotation failed");
     }
     Ok(Json(key_views(&app.store.list_keys().await?, now())))
-}
-
-struct AdminSecurity;
-impl utoipa::Modify for AdminSecurity {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let c = openapi.components.get_or_insert_with(Default::default);
-        c.add_security_scheme(
-            "admin",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "netauth admin API", description = "Clients and keys of a netauth installation."),
-    paths(clients_get, clients_post, client_get, client_patch, client_delete, client_suspend_post,
-          client_activate_post, client_secrets_post, client_secret_delete, keys_get, keys_rotate_post,
-          crate::admin_network::operators_get, crate::admin_network::operator_put,
-          crate::admin_network::operator_delete, crate::admin_network::subscribers_get,
-          crate::admin_network::subscribers_post, crate::admin_network::subscriber_get,
-          crate::admin_network::subscriber_put, crate::admin_network::subscriber_delete,
-          crate::admin_network::legal_bases_get, crate::admin_network::legal_basis_put,
-          crate::admin_network::legal_basis_delete, crate::admin_network::consents_get,
-          crate::admin_network::consent_delete),
-    components(schemas(NewClient, ClientPatch, ClientView, Created, ClientList, NewSecret, KeyView, RotateRequest,
-                        CamaraError, crate::admin_network::SubscriberInput)),
-    modifiers(&AdminSecurity),
-)]
-pub struct AdminApi;
-
-pub async fn openapi_get() -> Json<utoipa::openapi::OpenApi> {
-    Json(AdminApi::openapi())
-}
-
-pub fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/clients", get(clients_get).post(clients_post))
-        .route("/clients/{client_id}", get(client_get).patch(client_patch).delete(client_delete))
-        .route("/clients/{client_id}/suspend", post(client_suspend_post))
-        .route("/clients/{client_id}/activate", post(client_activate_post))
-        .route("/clients/{client_id}/secrets", post(client_secrets_post))
-        .route("/clients/{client_id}/secrets/{secret_id}", axum::routing::delete(client_secret_delete))
-        .route("/keys", get(keys_get))
-        .route("/keys/rotate", post(keys_rotate_post))
-        .route("/openapi.json", get(openapi_get))
-        .merge(crate::admin_network::router())
 }

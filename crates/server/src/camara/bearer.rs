@@ -8,7 +8,7 @@
 //! ```
 
 use crate::errors::ApiReply;
-use crate::state::{AppState, now};
+use crate::infra::state::{AppState, now};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;

@@ -1,0 +1,13 @@
+//! What every area shares: the application state and configuration, and
+//! the node-local machinery behind them (metrics, limits, caches, the `jti`
+//! group commit, keys on disk, the operational endpoints).
+
+pub mod client_ip;
+pub mod config;
+pub mod jti_writer;
+pub mod jwks_cache;
+pub mod keys;
+pub mod limiter;
+pub mod metrics;
+pub mod ops;
+pub mod state;
