@@ -202,7 +202,7 @@ async fn slow_down_grows_the_interval() {
     let (_, e) = poll(&app, &c, &id).await;
     assert_eq!(e["error"], "slow_down");
     assert!(e["error_description"].as_str().unwrap().contains("7 s"), "{e}");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance_ms(2100);
     assert_eq!(poll(&app, &c, &id).await.1["error"], "slow_down", "the interval is now 7 s");
 }
 
@@ -569,7 +569,7 @@ async fn auth_req_id_errors() {
     assert_eq!((s, e["error"].as_str().unwrap()), (400, "invalid_grant"), "another client's auth_req_id");
     let (_, e) = poll(&app, &c, "no-such-id").await;
     assert_eq!(e["error"], "invalid_grant");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance_ms(2100);
     let (s, e) = poll(&app, &c, &id).await;
     assert_eq!((s, e["error"].as_str().unwrap()), (400, "expired_token"));
     // Not registered for CIBA.
@@ -606,7 +606,7 @@ async fn signed_authentication_requests() {
     let app = ciba_app(|_| {}).await;
     let c = ciba_client(&app, "private_key_jwt", json!({})).await;
     let other = ciba_client(&app, "private_key_jwt", json!({})).await;
-    let now = netauth_server::infra::state::now();
+    let now = netauth_server::infra::clock::system_now();
     let base = json!({
         "iss": c.client_id, "aud": app.base, "iat": now, "nbf": now, "exp": now + 120, "jti": random_name(),
         "login_hint": "tel:+34655555555", "scope": "dpv:FraudPreventionAndDetection sim-swap",
@@ -682,20 +682,26 @@ async fn signed_authentication_requests() {
 struct Notifications {
     url: String,
     got: std::sync::Arc<tokio::sync::Mutex<Vec<(String, Value)>>>,
+    /// How many notifications have arrived, to wait on without sleeping.
+    seen: tokio::sync::watch::Receiver<usize>,
 }
 
 async fn notification_endpoint() -> Notifications {
     use axum::routing::post;
     let got: std::sync::Arc<tokio::sync::Mutex<Vec<(String, Value)>>> = Default::default();
+    let (tx, seen) = tokio::sync::watch::channel(0usize);
+    let tx = std::sync::Arc::new(tx);
     let g = got.clone();
     let router = axum::Router::new().route(
         "/cb",
         post(move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
-            let g = g.clone();
+            let (g, tx) = (g.clone(), tx.clone());
             async move {
                 let auth =
                     headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                g.lock().await.push((auth, body));
+                let mut v = g.lock().await;
+                v.push((auth, body));
+                tx.send_replace(v.len());
                 axum::http::StatusCode::NO_CONTENT
             }
         }),
@@ -705,16 +711,12 @@ async fn notification_endpoint() -> Notifications {
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    Notifications { url: format!("http://{addr}/cb"), got }
+    Notifications { url: format!("http://{addr}/cb"), got, seen }
 }
 
 async fn wait_for(n: &Notifications, count: usize) -> Vec<(String, Value)> {
-    for _ in 0..50 {
-        if n.got.lock().await.len() >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut seen = n.seen.clone();
+    let _ = tokio::time::timeout(Duration::from_secs(5), seen.wait_for(|k| *k >= count)).await;
     n.got.lock().await.clone()
 }
 
@@ -734,8 +736,9 @@ async fn ping_mode_notifies_then_the_client_polls() {
     let mut f = form.to_vec();
     f.push(("client_notification_token", "note-123"));
     let id = bc_ok(&app, &c, &f).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(n.got.lock().await.is_empty(), "nothing before the decision");
+    let mut seen = n.seen.clone();
+    let early = tokio::time::timeout(Duration::from_millis(300), seen.wait_for(|k| *k > 0)).await;
+    assert!(early.is_err(), "nothing before the decision");
     let p = prompts(&app, "+34666666666").await;
     answer(&app, "+34666666666", p[0]["id"].as_str().unwrap(), "approve").await;
     let got = wait_for(&n, 1).await;
@@ -788,12 +791,16 @@ async fn notifications_are_retried() {
     // An endpoint that fails twice, then accepts.
     let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let k = count.clone();
+    let (tx, mut seen) = tokio::sync::watch::channel(0usize);
+    let tx = std::sync::Arc::new(tx);
     let router = axum::Router::new().route(
         "/cb",
         axum::routing::post(move || {
-            let k = k.clone();
+            let (k, tx) = (k.clone(), tx.clone());
             async move {
-                if k.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                let n = k.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tx.send_replace(n + 1);
+                if n < 2 {
                     axum::http::StatusCode::SERVICE_UNAVAILABLE
                 } else {
                     axum::http::StatusCode::NO_CONTENT
@@ -822,12 +829,9 @@ async fn notifications_are_retried() {
         ],
     )
     .await;
-    for _ in 0..60 {
-        if count.load(std::sync::atomic::Ordering::SeqCst) >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // The server retries with its backoff (real time: it is the delay
+    // between HTTP attempts, not protocol time); wait for the third.
+    let _ = tokio::time::timeout(Duration::from_secs(6), seen.wait_for(|k| *k >= 3)).await;
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3, "two failures, then delivered");
 }
 
@@ -927,10 +931,10 @@ async fn refused_refresh_spends_nothing_and_auth_time_holds() {
     assert_eq!(error_of(send(form(&rt)).await).await.1, "invalid_grant");
     input["status"] = "active".into();
     assert_eq!(app.admin(reqwest::Method::PUT, "/subscribers/+34655555555", Some(input)).await.status(), 200);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance_ms(1100);
     let t2: Value = send(form(&rt)).await.json().await.unwrap();
     assert!(t2["access_token"].is_string(), "{t2}");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance_ms(1100);
     let t3: Value = send(form(t2["refresh_token"].as_str().unwrap())).await.json().await.unwrap();
     assert_eq!(claims(&t3)["auth_time"], auth_time, "auth_time is the original approval's");
 }

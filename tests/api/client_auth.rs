@@ -115,7 +115,7 @@ async fn foreign_and_embedded_keys_are_refused() {
 async fn assertion_claims_are_enforced() {
     let app = spawn_app().await;
     let c = jwt_client(&app).await;
-    let now = netauth_server::infra::state::now();
+    let now = netauth_server::infra::clock::system_now();
     let aud = app.url("/token");
     type Edit = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Edit)> = vec![
@@ -372,7 +372,7 @@ async fn basic_credentials_are_form_decoded() {
 async fn app_jwt_of_seed_002() {
     let app = spawn_app().await;
     let c = app.create_client("app_jwt", json!({})).await;
-    let now = netauth_server::infra::state::now();
+    let now = netauth_server::infra::clock::system_now();
     let claims =
         |exp: i64| json!({"application_id": c.client_id, "iat": now, "jti": random_name(), "exp": exp});
     let key = c.key.as_ref().unwrap();

@@ -4,6 +4,7 @@
 
 use netauth_domain::client::SigningAlg;
 use netauth_domain::keys::{MasterKey, SigningKey};
+use netauth_server::infra::clock::ManualClock;
 use netauth_server::infra::config::Config;
 use netauth_server::infra::state::AppState;
 use serde_json::{Value, json};
@@ -17,6 +18,9 @@ pub struct TestApp {
     pub app: AppState,
     pub db_url: String,
     pub master_b64: String,
+    /// The server's clock: tests move it instead of sleeping. Peer nodes
+    /// share it, as the nodes of one installation share the wall clock.
+    pub clock: Arc<ManualClock>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -49,12 +53,13 @@ pub async fn fresh_database() -> String {
 pub struct Options {
     pub db_url: Option<String>,
     pub master_b64: Option<String>,
+    pub clock: Option<Arc<ManualClock>>,
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { db_url: None, master_b64: None, tweak: Box::new(|_| {}) }
+        Self { db_url: None, master_b64: None, clock: None, tweak: Box::new(|_| {}) }
     }
 }
 
@@ -67,6 +72,7 @@ pub async fn spawn_peer(of: &TestApp) -> TestApp {
     spawn_with(Options {
         db_url: Some(of.db_url.clone()),
         master_b64: Some(of.master_b64.clone()),
+        clock: Some(of.clock.clone()),
         ..Default::default()
     })
     .await
@@ -91,7 +97,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let store =
         netauth_store::connect(&config.database.url, config.database.max_connections).await.expect("store");
     let master = MasterKey::from_base64(&master_b64).expect("master key");
-    let app = netauth_server::app::build_state(config, store, master).await.expect("state");
+    let clock = opts.clock.unwrap_or_else(|| Arc::new(ManualClock::at_system_time()));
+    let app = netauth_server::app::build_state_with_clock(config, store, master, clock.clone())
+        .await
+        .expect("state");
     let a = app.clone();
     let task = tokio::spawn(async move {
         netauth_server::app::serve(a, listener).await.expect("serve");
@@ -102,6 +111,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         app,
         db_url,
         master_b64,
+        clock,
         _task: task,
     }
 }
@@ -115,6 +125,13 @@ pub struct TestClient {
 }
 
 impl TestApp {
+    /// Runs this node's revocation-log sync now: the step its background
+    /// task repeats every `sync.revocation_interval_ms`, so multi-node tests
+    /// need not wait for the next tick.
+    pub async fn sync(&self) {
+        self.app.sync_revocations().await.expect("revocation sync");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -209,7 +226,7 @@ impl TestApp {
 
 /// Claims of a `private_key_jwt` assertion for `client_id` at `aud`.
 pub fn assertion_claims(client_id: &str, aud: &str) -> Value {
-    let now = netauth_server::infra::state::now();
+    let now = netauth_server::infra::clock::system_now();
     json!({
         "iss": client_id,
         "sub": client_id,

@@ -205,7 +205,7 @@ pub mod direct {
     const BATCH: u64 = 5000;
 
     fn now() -> i64 {
-        netauth_server::infra::state::now()
+        netauth_server::infra::clock::system_now()
     }
 
     fn report(what: &str, n: u64, t0: Instant) -> serde_json::Value {
@@ -244,7 +244,8 @@ pub mod direct {
                     "scopes": [scope],
                     "grant_types": ["client_credentials"],
                 }))?;
-                let (client, secret) = build_client(req, 86_400).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                let (client, secret) =
+                    build_client(req, 86_400, now()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 if save.is_some() {
                     saved.push_str(&client.client_id);
                     saved.push('\t');

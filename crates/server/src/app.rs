@@ -1,12 +1,13 @@
 //! Building the application: state, router, middleware, background tasks,
 //! and serving with graceful shutdown.
 
+use crate::infra::clock::{Clock, SystemClock};
 use crate::infra::config::Config;
 use crate::infra::jwks_cache::JwksCache;
 use crate::infra::limiter::FailureLimiter;
 use crate::infra::metrics::Metrics;
 use crate::infra::ops;
-use crate::infra::state::{App, AppState, ClientCache, now};
+use crate::infra::state::{App, AppState, ClientCache};
 use crate::{admin, oauth, routes, sandbox};
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -31,10 +32,20 @@ pub async fn build_state(
     store: Arc<dyn Store>,
     master: MasterKey,
 ) -> anyhow::Result<AppState> {
-    crate::infra::keys::ensure_keys(store.as_ref(), &master, now()).await?;
+    build_state_with_clock(config, store, master, Arc::new(SystemClock)).await
+}
+
+/// [`build_state`] with a given clock (tests drive a `ManualClock`).
+pub async fn build_state_with_clock(
+    config: Config,
+    store: Arc<dyn Store>,
+    master: MasterKey,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
+    let t = clock.now();
+    crate::infra::keys::ensure_keys(store.as_ref(), &master, t).await?;
     let rows = store.list_keys().await?;
-    let ring =
-        KeyRing::build(&master, &rows, now()).context("loading keys (is this the right master key?)")?;
+    let ring = KeyRing::build(&master, &rows, t).context("loading keys (is this the right master key?)")?;
     let ca = &config.client_auth;
     let app = Arc::new(App {
         issuer: config.issuer(),
@@ -58,6 +69,7 @@ pub async fn build_state(
         store,
         master,
         config,
+        clock,
     });
     // Start from the whole live log so revocations made before this node
     // started are honoured.
@@ -165,7 +177,7 @@ pub fn spawn_background(app: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             t.tick().await;
-            match a.store.purge_expired(now()).await {
+            match a.store.purge_expired(a.now()).await {
                 Ok(p) if p != netauth_store::Purged::default() => {
                     tracing::info!(?p, "janitor purged expired rows")
                 }

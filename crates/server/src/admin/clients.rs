@@ -3,7 +3,7 @@
 use crate::admin::auth::{Admin, optional_json};
 use crate::admin::manage::{self, ClientPatch, ClientView, Created, ManageError, NewClient};
 use crate::errors::{ApiJson, ApiReply};
-use crate::infra::state::{AppState, now};
+use crate::infra::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -90,7 +90,7 @@ pub async fn clients_post(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<NewClient>,
 ) -> Result<Response, ApiReply> {
-    let created = manage::create_client(app.store.as_ref(), req, max_ttl(&app)).await?;
+    let created = manage::create_client(app.store.as_ref(), req, max_ttl(&app), app.now()).await?;
     refresh_local(&app, &created.client.client.client_id).await;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
@@ -114,7 +114,7 @@ pub async fn client_patch(
     Path(id): Path<String>,
     ApiJson(p): ApiJson<ClientPatch>,
 ) -> Result<Json<ClientView>, ApiReply> {
-    let v = manage::patch_client(app.store.as_ref(), &id, p, max_ttl(&app)).await?;
+    let v = manage::patch_client(app.store.as_ref(), &id, p, max_ttl(&app), app.now()).await?;
     refresh_local(&app, &id).await;
     Ok(Json(v))
 }
@@ -126,13 +126,13 @@ pub async fn client_delete(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiReply> {
-    manage::delete_client(app.store.as_ref(), &id, app.max_token_lifetime()).await?;
+    manage::delete_client(app.store.as_ref(), &id, app.max_token_lifetime(), app.now()).await?;
     refresh_local(&app, &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn set_status(app: AppState, id: String, status: ClientStatus) -> Result<Json<ClientView>, ApiReply> {
-    let v = manage::set_status(app.store.as_ref(), &id, status, app.max_token_lifetime()).await?;
+    let v = manage::set_status(app.store.as_ref(), &id, status, app.max_token_lifetime(), app.now()).await?;
     refresh_local(&app, &id).await;
     Ok(Json(v))
 }
@@ -169,7 +169,9 @@ pub async fn client_secrets_post(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiReply> {
     let req: NewSecret = optional_json(&body)?;
-    let created = manage::add_secret(app.store.as_ref(), &id, req.expires_in, req.expire_existing_in).await?;
+    let created =
+        manage::add_secret(app.store.as_ref(), &id, req.expires_in, req.expire_existing_in, app.now())
+            .await?;
     refresh_local(&app, &id).await;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
@@ -181,7 +183,7 @@ pub async fn client_secret_delete(
     State(app): State<AppState>,
     Path((id, secret_id)): Path<(String, String)>,
 ) -> Result<Json<ClientView>, ApiReply> {
-    let v = manage::delete_secret(app.store.as_ref(), &id, &secret_id).await?;
+    let v = manage::delete_secret(app.store.as_ref(), &id, &secret_id, app.now()).await?;
     refresh_local(&app, &id).await;
     Ok(Json(v))
 }
@@ -214,7 +216,7 @@ pub fn key_views(keys: &[netauth_domain::keys::StoredKey], t: i64) -> Vec<KeyVie
 #[utoipa::path(get, path = "/admin/v1/keys", tag = "keys",
     responses((status = 200, body = Vec<KeyView>)), security(("admin" = [])))]
 pub async fn keys_get(_: Admin, State(app): State<AppState>) -> Result<Json<Vec<KeyView>>, ApiReply> {
-    Ok(Json(key_views(&app.store.list_keys().await?, now())))
+    Ok(Json(key_views(&app.store.list_keys().await?, app.now())))
 }
 
 /// Publishes new keys now; they sign after the delay. The keys they replace
@@ -231,7 +233,7 @@ pub async fn keys_rotate_post(
     if delay < 0 {
         return Err(CamaraError::invalid_argument("delay_secs must not be negative").into());
     }
-    crate::infra::keys::rotate(app.store.as_ref(), &app.master, delay, app.max_token_lifetime())
+    crate::infra::keys::rotate(app.store.as_ref(), &app.master, delay, app.max_token_lifetime(), app.now())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "key rotation failed");
@@ -240,5 +242,5 @@ pub async fn keys_rotate_post(
     if let Err(e) = app.reload_keys().await {
         tracing::error!(error = %e, "key reload after rotation failed");
     }
-    Ok(Json(key_views(&app.store.list_keys().await?, now())))
+    Ok(Json(key_views(&app.store.list_keys().await?, app.now())))
 }

@@ -1,7 +1,7 @@
 //! Client registry operations shared by the admin API and the CLI, so both
 //! validate the same way and both revoke tokens on suspension and deletion.
 
-use crate::infra::state::now;
+use netauth_domain::UnixTime;
 use netauth_domain::ciba::DeliveryMode;
 use netauth_domain::client::{
     AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg, generate_client_id,
@@ -284,8 +284,12 @@ fn check_client(c: &Client, max_ttl: i64) -> Result<(), ManageError> {
 
 /// Builds and validates a client from a registration request, with a
 /// generated secret when the method uses one.
-pub fn build_client(req: NewClient, max_ttl: i64) -> Result<(Client, Option<String>), ManageError> {
-    let t = now();
+pub fn build_client(
+    req: NewClient,
+    max_ttl: i64,
+    now: UnixTime,
+) -> Result<(Client, Option<String>), ManageError> {
+    let t = now;
     let mut c = Client {
         client_id: req.client_id.unwrap_or_else(generate_client_id),
         name: req.name,
@@ -318,11 +322,16 @@ pub fn build_client(req: NewClient, max_ttl: i64) -> Result<(Client, Option<Stri
     Ok((c, secret))
 }
 
-pub async fn create_client(store: &dyn Store, req: NewClient, max_ttl: i64) -> Result<Created, ManageError> {
-    let (c, secret) = build_client(req, max_ttl)?;
+pub async fn create_client(
+    store: &dyn Store,
+    req: NewClient,
+    max_ttl: i64,
+    now: UnixTime,
+) -> Result<Created, ManageError> {
+    let (c, secret) = build_client(req, max_ttl, now)?;
     store.insert_client(&c).await?;
     // Nodes may have cached "no such client" for this id.
-    announce(store, &c.client_id, false, 60).await?;
+    announce(store, &c.client_id, false, 60, now).await?;
     let secret_id = secret.as_ref().and_then(|_| c.secrets.first().map(|s| s.id.clone()));
     Ok(Created { client: ClientView::from(&c), client_secret: secret, secret_id })
 }
@@ -331,8 +340,8 @@ async fn load(store: &dyn Store, id: &str) -> Result<Client, ManageError> {
     store.get_client(id).await?.ok_or(ManageError::NotFound)
 }
 
-async fn save(store: &dyn Store, c: &mut Client) -> Result<(), ManageError> {
-    c.updated_at = now();
+async fn save(store: &dyn Store, c: &mut Client, now: UnixTime) -> Result<(), ManageError> {
+    c.updated_at = now;
     if store.update_client(c).await? { Ok(()) } else { Err(ManageError::NotFound) }
 }
 
@@ -343,8 +352,9 @@ async fn announce(
     id: &str,
     revoke_tokens: bool,
     max_lifetime: i64,
+    now: UnixTime,
 ) -> Result<(), ManageError> {
-    let t = now();
+    let t = now;
     let issued_before = if revoke_tokens { t } else { 0 };
     store.append_revocation(RevocationKind::Client, id, issued_before, t + max_lifetime, t).await?;
     Ok(())
@@ -355,6 +365,7 @@ pub async fn patch_client(
     id: &str,
     p: ClientPatch,
     max_ttl: i64,
+    now: UnixTime,
 ) -> Result<ClientView, ManageError> {
     let mut c = load(store, id).await?;
     if let Some(v) = p.name {
@@ -399,8 +410,8 @@ pub async fn patch_client(
         c.backchannel_client_notification_endpoint = Some(v);
     }
     check_client(&c, max_ttl)?;
-    save(store, &mut c).await?;
-    announce(store, id, false, max_ttl).await?;
+    save(store, &mut c, now).await?;
+    announce(store, id, false, max_ttl, now).await?;
     Ok(ClientView::from(&c))
 }
 
@@ -410,19 +421,25 @@ pub async fn set_status(
     id: &str,
     status: ClientStatus,
     max_lifetime: i64,
+    now: UnixTime,
 ) -> Result<ClientView, ManageError> {
     let mut c = load(store, id).await?;
     c.status = status;
-    save(store, &mut c).await?;
-    announce(store, id, status == ClientStatus::Suspended, max_lifetime).await?;
+    save(store, &mut c, now).await?;
+    announce(store, id, status == ClientStatus::Suspended, max_lifetime, now).await?;
     Ok(ClientView::from(&c))
 }
 
-pub async fn delete_client(store: &dyn Store, id: &str, max_lifetime: i64) -> Result<(), ManageError> {
+pub async fn delete_client(
+    store: &dyn Store,
+    id: &str,
+    max_lifetime: i64,
+    now: UnixTime,
+) -> Result<(), ManageError> {
     if !store.delete_client(id).await? {
         return Err(ManageError::NotFound);
     }
-    announce(store, id, true, max_lifetime).await
+    announce(store, id, true, max_lifetime, now).await
 }
 
 /// Adds a new secret; the existing ones expire after `expire_existing_in`
@@ -433,12 +450,13 @@ pub async fn add_secret(
     id: &str,
     expires_in: Option<i64>,
     expire_existing_in: Option<i64>,
+    now: UnixTime,
 ) -> Result<Created, ManageError> {
     let mut c = load(store, id).await?;
     if !c.token_endpoint_auth_method.uses_secret() {
         return Err(invalid("this client authenticates with keys, not secrets"));
     }
-    let t = now();
+    let t = now;
     if let Some(s) = expire_existing_in {
         if s < 0 {
             return Err(invalid("expire_existing_in must not be negative"));
@@ -458,19 +476,24 @@ pub async fn add_secret(
     let (plain, rec) = ClientSecret::generate(t, expires_in.map(|e| t + e));
     let secret_id = rec.id.clone();
     c.secrets.push(rec);
-    save(store, &mut c).await?;
-    announce(store, id, false, 60).await?;
+    save(store, &mut c, now).await?;
+    announce(store, id, false, 60, now).await?;
     Ok(Created { client: ClientView::from(&c), client_secret: Some(plain), secret_id: Some(secret_id) })
 }
 
-pub async fn delete_secret(store: &dyn Store, id: &str, secret_id: &str) -> Result<ClientView, ManageError> {
+pub async fn delete_secret(
+    store: &dyn Store,
+    id: &str,
+    secret_id: &str,
+    now: UnixTime,
+) -> Result<ClientView, ManageError> {
     let mut c = load(store, id).await?;
     let before = c.secrets.len();
     c.secrets.retain(|s| s.id != secret_id);
     if c.secrets.len() == before {
         return Err(ManageError::NotFound);
     }
-    save(store, &mut c).await?;
-    announce(store, id, false, 60).await?;
+    save(store, &mut c, now).await?;
+    announce(store, id, false, 60, now).await?;
     Ok(ClientView::from(&c))
 }

@@ -5,7 +5,7 @@
 use crate::admin::auth::Admin;
 use crate::errors::ApiJson;
 use crate::errors::ApiReply;
-use crate::infra::state::{AppState, now};
+use crate::infra::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -150,7 +150,7 @@ pub async fn subscribers_post(
     if app.store.get_operator(&input.operator_id).await?.is_none() {
         return Err(invalid(format!("no operator `{}`", input.operator_id)));
     }
-    let s = build_subscriber(input, None, now())?;
+    let s = build_subscriber(input, None, app.now())?;
     app.store.insert_subscriber(&s).await?;
     Ok((StatusCode::CREATED, Json(s)))
 }

@@ -8,7 +8,7 @@
 //! ```
 
 use crate::errors::ApiReply;
-use crate::infra::state::{AppState, now};
+use crate::infra::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -34,8 +34,8 @@ impl FromRequestParts<AppState> for Bearer {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim())
             .ok_or_else(CamaraError::unauthenticated)?;
-        let claims =
-            open_access_token(&app.key_ring(), token, now()).map_err(|_| CamaraError::unauthenticated())?;
+        let claims = open_access_token(&app.key_ring(), token, app.now())
+            .map_err(|_| CamaraError::unauthenticated())?;
         if app.is_revoked(&claims) {
             return Err(CamaraError::unauthenticated().into());
         }

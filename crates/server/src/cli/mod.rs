@@ -1,8 +1,8 @@
 //! The `netauth` command line.
 
 use crate::admin::manage::{self, NewClient};
+use crate::infra::clock::system_now as now;
 use crate::infra::config::{Config, LogFormat};
-use crate::infra::state::now;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use netauth_domain::client::{AuthMethod, ClientStatus, SigningAlg};
@@ -385,7 +385,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::infra::keys::ensure_keys(store.as_ref(), &master, now()).await?;
                 let delay = delay.unwrap_or(c.keys.rotation_delay_secs);
                 let max = c.tokens.max_access_token_ttl_secs.max(c.tokens.id_token_ttl_secs);
-                crate::infra::keys::rotate(store.as_ref(), &master, delay, max).await?;
+                crate::infra::keys::rotate(store.as_ref(), &master, delay, max, now()).await?;
                 print_json(&crate::admin::clients::key_views(&store.list_keys().await?, now()))
             }
             KeysCommand::List { target } => {
@@ -561,7 +561,7 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
                 backchannel_token_delivery_mode: None,
                 backchannel_client_notification_endpoint: None,
             };
-            print_json(&manage::create_client(store, req, max_ttl).await?)
+            print_json(&manage::create_client(store, req, max_ttl, now()).await?)
         }
         ClientCommand::List { .. } => {
             let mut after: Option<String> = None;
@@ -584,17 +584,17 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no client `{client_id}`"))?;
             print_json(&manage::ClientView::from(&c))
         }
-        ClientCommand::Suspend { client_id, .. } => {
-            print_json(&manage::set_status(store, &client_id, ClientStatus::Suspended, max_life).await?)
-        }
+        ClientCommand::Suspend { client_id, .. } => print_json(
+            &manage::set_status(store, &client_id, ClientStatus::Suspended, max_life, now()).await?,
+        ),
         ClientCommand::Activate { client_id, .. } => {
-            print_json(&manage::set_status(store, &client_id, ClientStatus::Active, max_life).await?)
+            print_json(&manage::set_status(store, &client_id, ClientStatus::Active, max_life, now()).await?)
         }
         ClientCommand::RotateSecret { client_id, expire_old_in, .. } => {
-            print_json(&manage::add_secret(store, &client_id, None, Some(expire_old_in)).await?)
+            print_json(&manage::add_secret(store, &client_id, None, Some(expire_old_in), now()).await?)
         }
         ClientCommand::Delete { client_id, .. } => {
-            manage::delete_client(store, &client_id, max_life).await?;
+            manage::delete_client(store, &client_id, max_life, now()).await?;
             println!("deleted {client_id}");
             Ok(())
         }

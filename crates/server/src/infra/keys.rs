@@ -22,9 +22,10 @@ pub async fn rotate(
     master: &MasterKey,
     delay: i64,
     max_lifetime: i64,
+    now: i64,
 ) -> anyhow::Result<()> {
     let existing = store.list_keys().await?;
-    let plan = plan_rotation(master, &existing, crate::infra::state::now(), delay, max_lifetime)?;
+    let plan = plan_rotation(master, &existing, now, delay, max_lifetime)?;
     store.rotate_keys(&plan).await?;
     Ok(())
 }

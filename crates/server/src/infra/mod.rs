@@ -3,6 +3,7 @@
 //! group commit, keys on disk, the operational endpoints).
 
 pub mod client_ip;
+pub mod clock;
 pub mod config;
 pub mod jti_writer;
 pub mod jwks_cache;

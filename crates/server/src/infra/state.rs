@@ -2,6 +2,7 @@
 //! Store data that keep the hot paths free of database round trips: the key
 //! ring, the revocation set, the client cache.
 
+use crate::infra::clock::Clock;
 use crate::infra::config::Config;
 use crate::infra::limiter::FailureLimiter;
 use crate::infra::metrics::Metrics;
@@ -14,21 +15,6 @@ use netauth_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-
-pub fn now() -> UnixTime {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Milliseconds since the Unix epoch, where seconds are too coarse.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 pub type AppState = Arc<App>;
 
@@ -47,9 +33,21 @@ pub struct App {
     pub network: Arc<dyn crate::network::Network>,
     /// Group commit of assertion `jti` records.
     pub jti: crate::infra::jti_writer::JtiWriter,
+    /// Protocol time (see `infra::clock`).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
+    /// Now, in Unix seconds, from the application's clock.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// Now, in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     pub fn sandbox(&self) -> bool {
         self.config.sandbox.enabled
     }
@@ -62,7 +60,7 @@ impl App {
     /// a key's activation time has passed since the last build).
     pub async fn reload_keys(&self) -> Result<(), anyhow::Error> {
         let rows = self.store.list_keys().await?;
-        let ring = KeyRing::build(&self.master, &rows, now())?;
+        let ring = KeyRing::build(&self.master, &rows, self.now())?;
         if ring.fingerprint != self.keys.load().fingerprint {
             tracing::info!(keys = rows.len(), "key ring reloaded");
         }
@@ -74,7 +72,7 @@ impl App {
 
     /// Applies new revocation-log entries; evicts cached clients they name.
     pub async fn sync_revocations(&self) -> Result<usize, StoreError> {
-        self.sync_revocations_from(now() - 5).await
+        self.sync_revocations_from(self.now() - 5).await
     }
 
     /// Like `sync_revocations`, looking back to entries created at or after
@@ -84,7 +82,7 @@ impl App {
     /// busy the log is.
     pub async fn sync_revocations_from(&self, since: UnixTime) -> Result<usize, StoreError> {
         const PAGE: u32 = 10_000;
-        let t = now();
+        let t = self.now();
         let mut after = self.revocations.read().map(|s| s.last_seq).unwrap_or(0);
         // The first page looks back a few seconds (see
         // RevocationStore::revocations_since); further pages, needed only
@@ -114,7 +112,7 @@ impl App {
 
     /// The `iat` for a token issued now (see `RevocationSet::issue_time`).
     pub fn issue_time(&self, client_id: &str, sub: Option<&str>) -> UnixTime {
-        let t = now();
+        let t = self.now();
         self.revocations.read().map(|s| s.issue_time(client_id, sub, t)).unwrap_or(t)
     }
 
@@ -131,7 +129,7 @@ impl App {
         issued_before: UnixTime,
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
-        let t = now();
+        let t = self.now();
         let seq = self.store.append_revocation(kind, value, issued_before, expires_at, t).await?;
         let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
         set.apply(&netauth_domain::revocation::Revocation {

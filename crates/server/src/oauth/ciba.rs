@@ -14,7 +14,7 @@
 //! ```
 
 use crate::errors::{OAuthReply, no_store};
-use crate::infra::state::{App, AppState, now};
+use crate::infra::state::{App, AppState};
 use crate::oauth::ClientRequest;
 use crate::oauth::consent::{self, ConsentOutcome, is_protocol_scope};
 use crate::oauth::issue::{UserGrant, issue_user_tokens};
@@ -85,9 +85,15 @@ async fn request_object(
         }
     };
     let audiences = [app.issuer.as_str(), endpoint_url];
-    let v =
-        verify_request_object(jwt, client, &jwks, &audiences, now(), app.config.client_auth.clock_skew_secs)
-            .map_err(|e| bad(format!("request object: {e}")))?;
+    let v = verify_request_object(
+        jwt,
+        client,
+        &jwks,
+        &audiences,
+        app.now(),
+        app.config.client_auth.clock_skew_secs,
+    )
+    .map_err(|e| bad(format!("request object: {e}")))?;
     // A request object is single-use, like a client assertion.
     if !app.store.record_jti(&client.client_id, &format!("request:{}", v.jti), v.exp).await? {
         return Err(bad("request object: its jti has already been used".into()));
@@ -144,7 +150,7 @@ pub async fn bc_authorize_post(
     if p.client_notification_token.as_ref().is_some_and(|t| t.len() > 1024) {
         return Err(OAuthError::invalid_request("client_notification_token is too long").into());
     }
-    let t = now();
+    let t = app.now();
     let Some(subscriber) = app.network.resolve_hint(&hint, t).await? else {
         return Err(err(
             OAuthErrorCode::UnknownUserId,
@@ -248,7 +254,7 @@ pub async fn answer_prompt(
     prompt_id: &str,
     approve: bool,
 ) -> Result<bool, netauth_store::StoreError> {
-    let t = now();
+    let t = app.now();
     let Some(prompt) = app.store.answer_prompt(prompt_id, subscriber_id, approve, t).await? else {
         return Ok(false);
     };
@@ -285,7 +291,7 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
         )
         .into());
     }
-    let t = now();
+    let t = app.now();
     if t >= req.expires_at {
         return Err(err(OAuthErrorCode::ExpiredToken, "the auth_req_id has expired"));
     }
@@ -293,7 +299,7 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
         CibaStatus::Pending => {
             // Polling faster than the interval: slow_down, and the interval
             // grows by 5 s (CIBA Core §11).
-            let t_ms = crate::infra::state::now_ms();
+            let t_ms = app.now_ms();
             let too_soon = req.last_polled_at.is_some_and(|last| t_ms - last < req.interval * 1000);
             let interval = if too_soon { req.interval + 5 } else { req.interval };
             app.store.record_ciba_poll(&id_hash, req.last_polled_at, t_ms, interval).await?;
@@ -336,7 +342,7 @@ async fn tokens_for(
             scopes: req.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
             purpose: req.purpose.clone(),
             amr: req.amr.clone(),
-            auth_time: now(),
+            auth_time: app.now(),
             family_id: None,
             id_token_extra: extra,
         },

@@ -13,7 +13,7 @@
 //! Every failure is 401 `invalid_client` with `WWW-Authenticate`.
 
 use crate::errors::OAuthReply;
-use crate::infra::state::{App, now};
+use crate::infra::state::App;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use netauth_domain::client::{AuthMethod, Client, verify_secret_dummy};
@@ -163,7 +163,7 @@ pub async fn authenticate(
         }
         return Err(fail("client authentication failed".into()));
     };
-    let t = now();
+    let t = app.now();
     if presented.method() != client.token_endpoint_auth_method {
         // The same answer as for an unknown client, so that ids cannot be
         // enumerated; the log says what happened.

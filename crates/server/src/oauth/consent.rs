@@ -3,7 +3,7 @@
 //! `consent` needs a recorded opt-in of the subscriber for (client, scope,
 //! purpose), asked for on the handset or given on the self-service page.
 
-use crate::infra::state::{App, now};
+use crate::infra::state::App;
 use netauth_domain::consent::{Consent, ConsentCapture, ConsentStatus, LegalBasis, LegalBasisRule};
 use netauth_domain::revocation::{RevocationKind, subject_key};
 use netauth_proto::OAuthError;
@@ -86,7 +86,7 @@ pub async fn grant(
     purpose: &str,
     scopes: &[String],
 ) -> Result<(), StoreError> {
-    let t = now();
+    let t = app.now();
     for scope in scopes {
         app.store
             .upsert_consent(&Consent {
@@ -114,7 +114,7 @@ pub async fn revoke(
     let Some(mut c) = app.store.get_consent(subscriber_id, client_id, scope, purpose).await? else {
         return Ok(false);
     };
-    let t = now();
+    let t = app.now();
     c.status = ConsentStatus::Revoked;
     c.updated_at = t;
     app.store.upsert_consent(&c).await?;

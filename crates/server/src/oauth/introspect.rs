@@ -5,7 +5,7 @@
 
 use crate::errors::{OAuthReply, no_store};
 use crate::infra::metrics::Metrics;
-use crate::infra::state::{AppState, now};
+use crate::infra::state::AppState;
 use crate::oauth::ClientRequest;
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use serde_json::json;
 
 /// Opens `token` if it is a live access token of `client_id`.
 fn live_token_of(app: &AppState, token: &str, client_id: &str) -> Option<AccessClaims> {
-    let claims = open_access_token(&app.key_ring(), token, now()).ok()?;
+    let claims = open_access_token(&app.key_ring(), token, app.now()).ok()?;
     (claims.client_id == client_id && !app.is_revoked(&claims)).then_some(claims)
 }
 
@@ -68,7 +68,7 @@ pub async fn revoke_post(State(app): State<AppState>, req: ClientRequest) -> Res
         if let Some(r) = app.store.get_refresh_token(&hash).await?
             && r.client_id == client.client_id
         {
-            let t = now();
+            let t = app.now();
             app.store.revoke_refresh_family(&r.family_id).await?;
             app.revoke(RevocationKind::Grant, &r.family_id, t, t + app.max_token_lifetime()).await?;
         }

@@ -8,7 +8,7 @@
 
 use crate::errors::{OAuthReply, no_store};
 use crate::infra::metrics::Metrics;
-use crate::infra::state::{AppState, now};
+use crate::infra::state::AppState;
 use crate::oauth::ClientRequest;
 use axum::Json;
 use axum::extract::State;
@@ -132,7 +132,7 @@ async fn refresh(
         return Err(invalid());
     }
     let hash = crate::oauth::ciba::hash_id(token);
-    let t = now();
+    let t = app.now();
     let rec = app.store.get_refresh_token(&hash).await?.ok_or_else(invalid)?;
     if rec.client_id != client.client_id || rec.revoked || rec.expires_at <= t {
         return Err(invalid());

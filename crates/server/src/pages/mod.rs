@@ -24,7 +24,7 @@
 //!   no scripts, no third-party assets.
 //! - 12: every POST answers 303 See Other.
 
-use crate::infra::state::{AppState, now};
+use crate::infra::state::AppState;
 use crate::oauth::consent;
 use askama::Template;
 use axum::body::Bytes;
@@ -371,7 +371,7 @@ fn csrf_mac(app: &AppState, session: &str, subscriber_id: &str, action: &str, st
 
 /// A fresh token for one form: `issued.nonce.mac`.
 fn csrf_token(app: &AppState, session: &str, subscriber_id: &str, action: &str) -> String {
-    let stamp = format!("{}.{}", now(), random_token::<12>());
+    let stamp = format!("{}.{}", app.now(), random_token::<12>());
     let mac = csrf_mac(app, session, subscriber_id, action, &stamp);
     format!("{stamp}.{mac}")
 }
@@ -405,7 +405,7 @@ async fn spend_csrf(
     if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
         return Err(refused("The form's anti-forgery token is not valid for this session and action."));
     }
-    let t = now();
+    let t = app.now();
     if t - issued_at > CSRF_TTL || issued_at - t > CSRF_SKEW {
         return Err(refused("The form has expired."));
     }
@@ -436,7 +436,7 @@ async fn handset_get(
 ) -> PageResult {
     let s = subscriber(&app, &msisdn).await?;
     let (session, cookie) = session_for_page(&app, &headers);
-    let t = now();
+    let t = app.now();
     let mut prompts = Vec::new();
     for p in app.store.list_prompts(&s.id, t).await? {
         prompts.push(prompt_view(&app, &session, &s, p, t).await?);

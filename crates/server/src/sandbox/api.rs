@@ -5,7 +5,7 @@
 use crate::camara::subscriber_by_number;
 use crate::errors::ApiJson;
 use crate::errors::ApiReply;
-use crate::infra::state::{AppState, now};
+use crate::infra::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
@@ -23,7 +23,7 @@ pub async fn prompts_get(
     Path(msisdn): Path<String>,
 ) -> Result<Json<Value>, ApiReply> {
     let s = subscriber_by_number(&app, &msisdn).await?;
-    let prompts = app.store.list_prompts(&s.id, now()).await?;
+    let prompts = app.store.list_prompts(&s.id, app.now()).await?;
     Ok(Json(json!({ "phone_number": s.msisdn, "policy": s.handset_policy, "prompts": prompts })))
 }
 
@@ -87,7 +87,7 @@ pub async fn operator_token_post(
         .insert_operator_token(&OperatorTokenRecord {
             token_hash: b64url(&sha256(token.as_bytes())),
             subscriber_id: s.id,
-            expires_at: now() + OPERATOR_TOKEN_TTL,
+            expires_at: app.now() + OPERATOR_TOKEN_TTL,
         })
         .await?;
     Ok(Json(json!({ "operator_token": token, "expires_in": OPERATOR_TOKEN_TTL })))

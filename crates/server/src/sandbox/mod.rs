@@ -264,7 +264,8 @@ pub async fn load_demo_data(
                 access_token_ttl: spec.ttl,
                 ..Default::default()
             };
-            let (mut client, _) = manage::build_client(req, app.config.tokens.max_access_token_ttl_secs)?;
+            let (mut client, _) =
+                manage::build_client(req, app.config.tokens.max_access_token_ttl_secs, app.now())?;
             if let Some(s) = &secret {
                 client.secrets = vec![ClientSecret {
                     id: "demo".into(),
@@ -431,7 +432,7 @@ fn loopback_msisdn(n: u8) -> String {
 /// Operators, subscribers and legal bases of the simulated network, loaded
 /// once: a later start leaves what the developer changed alone.
 pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
-    let t = crate::infra::state::now();
+    let t = app.now();
     for (id, name, country, range) in
         [("demo-es", "Demo Telecom España", "ES", "+34"), ("demo-no", "Demo Telecom Norge", "NO", "+47")]
     {
