@@ -278,18 +278,11 @@ async fn mixed_or_duplicated_credentials_are_invalid_request() {
     assert!(resp.status() == 400 || resp.status() == 401);
 }
 
-/// SECURITY.md 24: wrong secret → 401 with WWW-Authenticate; failures are
-/// rate limited per client and per address.
+/// SECURITY.md 24: wrong secret → 401 with WWW-Authenticate, the same
+/// answer for an unknown client or another method.
 #[tokio::test]
-async fn wrong_secret_is_401_and_failures_are_rate_limited() {
-    let app = spawn_with(Options {
-        tweak: Box::new(|c| {
-            c.client_auth.max_failures_per_client = 3;
-            c.client_auth.max_failures_per_address = 1000;
-        }),
-        ..Default::default()
-    })
-    .await;
+async fn wrong_secret_is_401_with_www_authenticate() {
+    let app = spawn_app().await;
     let c = app.create_client("client_secret_basic", json!({})).await;
     let resp =
         app.post_form("/token", Some((&c.client_id, "wrong")), &[("grant_type", "client_credentials")]).await;
@@ -312,43 +305,101 @@ async fn wrong_secret_is_401_and_failures_are_rate_limited() {
         )
         .await;
     assert_invalid_client(resp, "method other than the registered one").await;
-    let resp = app
-        .post_form("/token", Some((&c.client_id, "wrong-again")), &[("grant_type", "client_credentials")])
-        .await;
-    assert_invalid_client(resp, "wrong secret again").await;
-    // Third failure reached: now even the right secret waits.
-    let resp = app
-        .post_form(
-            "/token",
-            Some((&c.client_id, c.secret.as_deref().unwrap())),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-    assert_eq!(resp.status(), 429);
-    assert!(resp.headers().contains_key("retry-after"));
-    // Another client from the same address is not affected.
-    let d = app.create_client("client_secret_basic", json!({})).await;
-    assert!(!app.cc_token(&d).await.is_empty());
+}
 
-    // Per address.
+/// A client whose requests leave from `ip` (any 127.0.0.0/8 address works
+/// on loopback): a second machine, as the server sees it.
+fn http_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+async fn cc_basic(app: &TestApp, http: &reqwest::Client, id: &str, secret: &str) -> u16 {
+    http.post(app.url("/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Issue #10 point 1, SECURITY.md 24: whoever knows a client id cannot lock
+/// the client out. An attacker at another address fails again and again for
+/// client X, by secret and through the `sub` of unverified assertions; the
+/// attacker is stopped, X's correct secret still gets 200 from X's address.
+#[tokio::test]
+async fn failures_from_another_address_never_lock_a_client_out() {
+    let app = spawn_with(Options {
+        tweak: Box::new(|c| {
+            c.client_auth.max_failures_per_client_address = 3;
+            c.client_auth.max_failures_per_address = 1000;
+        }),
+        ..Default::default()
+    })
+    .await;
+    let x = app.create_client("client_secret_basic", json!({})).await;
+    let secret = x.secret.as_deref().unwrap();
+    let attacker = http_from("127.0.0.2");
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(cc_basic(&app, &attacker, &x.client_id, "guess").await);
+    }
+    assert_eq!(statuses[..3], [401, 401, 401], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|s| *s == 429), "the attacker is limited: {statuses:?}");
+    // Assertions naming X in `sub` (unverified, wrongly signed) from the
+    // attacker's address count against the attacker, not against X.
+    let (k, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    for _ in 0..5 {
+        let jwt = k.sign_jwt(Some("k"), None, &assertion_claims(&x.client_id, &app.url("/token")));
+        let s = attacker
+            .post(app.url("/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", jwt.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(s == 401 || s == 429, "{s}");
+    }
+    // X, from its own address, with the right secret: never refused.
+    for _ in 0..3 {
+        assert_eq!(cc_basic(&app, &app.http, &x.client_id, secret).await, 200);
+    }
+    // Even the attacker's address holding the right secret waits: that
+    // budget is the attacker's own.
+    assert_eq!(cc_basic(&app, &attacker, &x.client_id, secret).await, 429);
+}
+
+/// SECURITY.md 24: failures are limited per source address too, whatever
+/// client ids they name; other addresses are unaffected.
+#[tokio::test]
+async fn failures_are_limited_per_address() {
     let app = spawn_with(Options {
         tweak: Box::new(|c| c.client_auth.max_failures_per_address = 2),
         ..Default::default()
     })
     .await;
     let c = app.create_client("client_secret_basic", json!({})).await;
+    let secret = c.secret.as_deref().unwrap();
+    let noisy = http_from("127.0.0.3");
     for id in ["a", "b"] {
-        let r = app.post_form("/token", Some((id, "x")), &[("grant_type", "client_credentials")]).await;
-        assert_eq!(r.status(), 401);
+        assert_eq!(cc_basic(&app, &noisy, id, "x").await, 401);
     }
-    let r = app
-        .post_form(
-            "/token",
-            Some((&c.client_id, c.secret.as_deref().unwrap())),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
+    let r = noisy
+        .post(app.url("/token"))
+        .basic_auth(&c.client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(cc_basic(&app, &app.http, &c.client_id, secret).await, 200, "another address");
 }
 
 /// RFC 6749 §2.3.1: the Basic id and secret are form-urlencoded first.

@@ -154,9 +154,12 @@ impl Default for TokensConfig {
 pub struct ClientAuthConfig {
     /// Clock difference tolerated on client assertions.
     pub clock_skew_secs: i64,
-    /// Failed authentications allowed per client id per minute (per node).
-    pub max_failures_per_client: u32,
-    /// Failed authentications allowed per source address per minute (per node).
+    /// Failed authentications allowed per minute (per node) for one client
+    /// id from one source address. Never per client id alone: that budget
+    /// could be spent by anyone who knows the id, locking the client out.
+    pub max_failures_per_client_address: u32,
+    /// Failed authentications allowed per source address (an IPv6 /64)
+    /// per minute (per node), whatever client ids they name.
     pub max_failures_per_address: u32,
     /// A client's `jwks_uri` is re-fetched on an unknown `kid` at most this often.
     pub jwks_refresh_min_secs: u64,
@@ -173,7 +176,7 @@ impl Default for ClientAuthConfig {
     fn default() -> Self {
         Self {
             clock_skew_secs: 30,
-            max_failures_per_client: 20,
+            max_failures_per_client_address: 20,
             max_failures_per_address: 60,
             jwks_refresh_min_secs: 60,
             jwks_cache_secs: 3600,

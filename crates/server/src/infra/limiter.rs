@@ -1,76 +1,135 @@
-//! Per-node limits on failed client authentications (SECURITY.md 24): a
-//! fixed one-minute window per client id and per source address. Failures
-//! only are counted, so a well-behaved client is never slowed down. The maps
-//! are bounded: past `MAX_KEYS` the oldest window is dropped wholesale, which
-//! can only forgive, never lock anybody out.
+//! Per-node limits on failed authentications (SECURITY.md 24): fixed
+//! one-minute windows that count failures only, so a well-behaved caller is
+//! never slowed down.
+//!
+//! Client authentication counts failures per source address and per
+//! (claimed client id, source address), never per client id alone: a limit
+//! keyed on the client id could be filled by anyone who knows the id, and
+//! would then refuse the real client's correct credentials (a lock-out).
+//! Here an attacker only ever exhausts budgets that contain their own
+//! address. Guessing a secret stays hopeless: secrets carry 256 random bits,
+//! and every address (an IPv6 /64 counts as one) gets a few dozen guesses a
+//! minute.
+//!
+//! The maps are bounded: past `MAX_KEYS` the window is dropped wholesale,
+//! which can only forgive, never lock anybody out.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const WINDOW: Duration = Duration::from_secs(60);
 const MAX_KEYS: usize = 100_000;
 
-pub struct FailureLimiter {
-    per_client: u32,
-    per_address: u32,
-    inner: Mutex<Windows>,
-}
+/// The unit an address is limited by: an IPv4 address, or an IPv6 /64 (one
+/// subscriber line or host usually holds a whole /64, so counting single
+/// IPv6 addresses would hand an attacker 2^64 budgets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressKey(IpAddr);
 
-#[derive(Default)]
-struct Windows {
-    started: Option<Instant>,
-    clients: HashMap<String, u32>,
-    addresses: HashMap<IpAddr, u32>,
-}
-
-impl Windows {
-    fn roll(&mut self) -> Instant {
-        let now = Instant::now();
-        match self.started {
-            Some(s) if now.duration_since(s) < WINDOW => s,
-            _ => {
-                self.clients.clear();
-                self.addresses.clear();
-                self.started = Some(now);
-                now
-            }
+impl AddressKey {
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    Self(IpAddr::V6(Ipv6Addr::from(prefix)))
+                }
+            },
+            v4 => Self(v4),
         }
     }
+}
+
+impl std::fmt::Display for AddressKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+            v4 => write!(f, "{v4}"),
+        }
+    }
+}
+
+/// Failures per key in the current one-minute window.
+pub struct FailureWindow<K> {
+    budget: u32,
+    inner: Mutex<Window<K>>,
+}
+
+struct Window<K> {
+    started: Option<Instant>,
+    counts: HashMap<K, u32>,
+}
+
+impl<K: Eq + Hash> FailureWindow<K> {
+    pub fn new(budget: u32) -> Self {
+        Self { budget, inner: Mutex::new(Window { started: None, counts: HashMap::new() }) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Window<K>> {
+        let mut w = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if w.started.is_none_or(|s| now.duration_since(s) >= WINDOW) {
+            w.counts.clear();
+            w.started = Some(now);
+        }
+        w
+    }
+
+    /// Seconds until the window ends, if `key` has used its budget.
+    pub fn check(&self, key: &K) -> Option<u64> {
+        let w = self.lock();
+        let over = w.counts.get(key).is_some_and(|n| *n >= self.budget);
+        over.then(|| w.started.map_or(WINDOW, |s| WINDOW.saturating_sub(s.elapsed())).as_secs().max(1))
+    }
+
+    /// Counts a failure; returns the key's count in this window.
+    pub fn record(&self, key: K) -> u32 {
+        let mut w = self.lock();
+        if w.counts.len() >= MAX_KEYS {
+            w.counts.clear();
+        }
+        let n = w.counts.entry(key).or_default();
+        *n = n.saturating_add(1);
+        *n
+    }
+}
+
+/// Client authentication's two budgets.
+pub struct FailureLimiter {
+    per_address: FailureWindow<AddressKey>,
+    per_client_address: FailureWindow<(String, AddressKey)>,
+}
+
+/// Ids are bounded by the form parser; long garbage ids are cut so they
+/// cannot bloat the map.
+fn client_key(client_id: Option<&str>, addr: IpAddr) -> Option<(String, AddressKey)> {
+    client_id.map(|c| (c.chars().take(128).collect(), AddressKey::of(addr)))
 }
 
 impl FailureLimiter {
-    pub fn new(per_client: u32, per_address: u32) -> Self {
-        Self { per_client, per_address, inner: Mutex::new(Windows::default()) }
+    pub fn new(per_client_address: u32, per_address: u32) -> Self {
+        Self {
+            per_address: FailureWindow::new(per_address),
+            per_client_address: FailureWindow::new(per_client_address),
+        }
     }
 
-    /// Seconds to wait if either key is over its budget.
+    /// Seconds to wait if the address, or this client id from this address,
+    /// is over its budget. Nothing another address did can make this refuse.
     pub fn check(&self, client_id: Option<&str>, addr: IpAddr) -> Option<u64> {
-        let mut w = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if w.clients.is_empty() && w.addresses.is_empty() {
-            return None;
-        }
-        let started = w.roll();
-        let over = client_id.and_then(|c| w.clients.get(c)).is_some_and(|n| *n >= self.per_client)
-            || w.addresses.get(&addr).is_some_and(|n| *n >= self.per_address);
-        over.then(|| WINDOW.saturating_sub(started.elapsed()).as_secs().max(1))
+        let by_address = self.per_address.check(&AddressKey::of(addr));
+        by_address.or_else(|| client_key(client_id, addr).and_then(|k| self.per_client_address.check(&k)))
     }
 
     pub fn record_failure(&self, client_id: Option<&str>, addr: IpAddr) {
-        let mut w = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        w.roll();
-        if w.clients.len() + w.addresses.len() >= MAX_KEYS {
-            w.clients.clear();
-            w.addresses.clear();
+        self.per_address.record(AddressKey::of(addr));
+        if let Some(k) = client_key(client_id, addr) {
+            self.per_client_address.record(k);
         }
-        if let Some(c) = client_id {
-            // Ids are bounded by the form parser; long garbage ids are cut so
-            // they cannot bloat the map.
-            let c: String = c.chars().take(128).collect();
-            *w.clients.entry(c).or_default() += 1;
-        }
-        *w.addresses.entry(addr).or_default() += 1;
     }
 }
 
@@ -78,17 +137,33 @@ impl FailureLimiter {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn limits_per_client_and_address() {
+    fn no_lock_out_from_another_address() {
         let l = FailureLimiter::new(2, 3);
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        let b: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(l.check(Some("c"), a).is_none());
-        l.record_failure(Some("c"), a);
-        l.record_failure(Some("c"), a);
-        assert!(l.check(Some("c"), b).is_some(), "client over budget from any address");
-        assert!(l.check(Some("d"), b).is_none());
-        l.record_failure(Some("x"), a);
-        assert!(l.check(Some("d"), a).is_some(), "address over budget for any client");
+        let (attacker, client) = (ip("127.0.0.2"), ip("127.0.0.1"));
+        assert!(l.check(Some("c"), attacker).is_none());
+        l.record_failure(Some("c"), attacker);
+        l.record_failure(Some("c"), attacker);
+        assert!(l.check(Some("c"), attacker).is_some(), "the attacker's (client, address) is spent");
+        assert!(l.check(Some("c"), client).is_none(), "the client from its own address is not");
+        assert!(l.check(Some("d"), attacker).is_none(), "other ids from the attacker's address still work");
+        l.record_failure(Some("x"), attacker);
+        assert!(l.check(Some("d"), attacker).is_some(), "address over budget for any client");
+        assert!(l.check(Some("d"), client).is_none());
+    }
+
+    #[test]
+    fn ipv6_counts_by_64() {
+        let l = FailureLimiter::new(100, 2);
+        l.record_failure(None, ip("2001:db8:1:2::1"));
+        l.record_failure(None, ip("2001:db8:1:2:ffff::9"));
+        assert!(l.check(None, ip("2001:db8:1:2:abcd::1")).is_some(), "same /64");
+        assert!(l.check(None, ip("2001:db8:1:3::1")).is_none(), "another /64");
+        assert_eq!(AddressKey::of(ip("::ffff:10.1.2.3")), AddressKey::of(ip("10.1.2.3")));
+        assert_eq!(AddressKey::of(ip("2001:db8:1:2::1")).to_string(), "2001:db8:1:2::/64");
     }
 }

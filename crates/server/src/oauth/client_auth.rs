@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! request ──► presented_credentials()   which method, exactly one (SECURITY.md 23)
-//!         ──► FailureLimiter::check      429 when over budget (SECURITY.md 24)
+//!         ──► FailureLimiter::check      429 when this address, or this id from
+//!                                        it, is over budget (SECURITY.md 24)
 //!         ──► App::client()              cached registration
 //!         ──► verify: secret (constant time) | assertion (domain::client_auth)
 //!         ──► ReplayStore::record_jti    single use on every node (SECURITY.md 22)
