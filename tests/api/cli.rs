@@ -297,3 +297,99 @@ async fn sigterm_shuts_down_gracefully_with_json_logs() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `netauth serve` process: production mode from a configuration file in
+/// a fresh directory, logging (JSON) to `log` in that directory.
+pub struct Served {
+    pub dir: std::path::PathBuf,
+    pub base: String,
+    pub log: std::path::PathBuf,
+    _child: Kill,
+}
+
+pub const SERVE_ADMIN_TOKEN: &str = "serve-admin-token-7f3c9a1e5b2d4c6f8a0e1b3d5f7a9c2e";
+
+/// The configuration `serve_with` starts from: SQLite in `<dir>/data`, a
+/// master key, an admin token, JSON logs.
+pub fn serve_config(dir: &std::path::Path, port: u16) -> String {
+    format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite:{}\"\n[keys]\nmaster_key = \"{}\"\n\
+         [admin]\ntoken = \"{SERVE_ADMIN_TOKEN}\"\n[log]\nformat = \"json\"\n",
+        dir.join("data/netauth.db").display(),
+        netauth_domain::keys::MasterKey::generate_base64()
+    )
+}
+
+/// Starts `netauth serve` with `extra` appended to [`serve_config`] and
+/// `env` set; waits until it answers `/healthz`.
+pub async fn serve_with(extra: &str, env: &[(&str, &str)]) -> Served {
+    let dir = temp_dir();
+    let port = free_port();
+    let cfg = dir.join("netauth.toml");
+    std::fs::write(&cfg, format!("{}{extra}", serve_config(&dir, port))).unwrap();
+    let log = dir.join("serve.log");
+    let child = netauth()
+        .current_dir(&dir)
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .env_remove("NETAUTH_DATABASE_URL")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let guard = Kill(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            return Served { dir, base, log, _child: guard };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("netauth serve did not come up: {}", std::fs::read_to_string(&log).unwrap_or_default());
+}
+
+/// Issue #10 point 3: `serve` never mounts the sandbox's unauthenticated
+/// routes, and refuses a configuration that tries to switch them on.
+#[tokio::test]
+async fn serve_never_mounts_the_sandbox() {
+    let dir = temp_dir();
+    let cfg = dir.join("netauth.toml");
+    std::fs::write(&cfg, serve_config(&dir, free_port())).unwrap();
+    let out = netauth()
+        .current_dir(&dir)
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .env("NETAUTH__SANDBOX__ENABLED", "true")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("sandbox.enabled") && err.contains("netauth sandbox"), "{err}");
+    std::fs::write(&cfg, format!("{}[sandbox]\nenabled = true\n", serve_config(&dir, free_port()))).unwrap();
+    let (ok, _, err) = run(&dir, &["serve", "--config", cfg.to_str().unwrap()]);
+    assert!(!ok && err.contains("sandbox.enabled"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let s = serve_with("", &[]).await;
+    let http = reqwest::Client::new();
+    let sandbox_routes = [
+        ("POST", "/sandbox/v1/operator-tokens"),
+        ("GET", "/sandbox/v1/handsets/%2B34655555555/prompts"),
+        ("PUT", "/sandbox/v1/handsets/%2B34655555555/policy"),
+        ("GET", "/sandbox/echo"),
+        ("GET", "/sandbox/handset/%2B34655555555"),
+    ];
+    for (method, path) in sandbox_routes {
+        let r = http
+            .request(method.parse().unwrap(), format!("{}{path}", s.base))
+            .json(&serde_json::json!({"phoneNumber": "+34655555555", "policy": "auto_approve"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+        // Not "no such subscriber" from a mounted route: no route at all.
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["message"], "no such endpoint", "{method} {path}");
+    }
+    let _ = std::fs::remove_dir_all(&s.dir);
+}

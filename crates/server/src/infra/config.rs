@@ -19,6 +19,8 @@ pub struct Config {
     pub client_auth: ClientAuthConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
+    /// Not read from the file or the environment (see [`SandboxConfig`]).
+    #[serde(skip)]
     pub sandbox: SandboxConfig,
     pub sync: SyncConfig,
     pub ciba: CibaConfig,
@@ -215,10 +217,13 @@ impl Default for LogConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Sandbox mode: the simulated network, demo data and the `/sandbox/…`
+/// routes, which hand out operator tokens for any number and approve
+/// prompts without authentication. It is a mode of the binary, set only by
+/// `netauth sandbox`, never a setting: `netauth serve` refuses a
+/// configuration that tries to switch it on (see [`refuse_sandbox_setting`]).
+#[derive(Debug, Clone, Default)]
 pub struct SandboxConfig {
-    /// Simulated network, demo data and `/sandbox/…` endpoints.
     pub enabled: bool,
 }
 
@@ -269,6 +274,7 @@ impl Config {
             None => (toml::Table::new(), "defaults".to_owned()),
         };
         apply_env(&mut table, env)?;
+        refuse_sandbox_setting(&mut table)?;
         let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
             ConfigError::Invalid { key, message: format!("{} (from {origin} or the environment)", e.inner()) }
@@ -357,6 +363,27 @@ impl Config {
     }
 }
 
+/// Only `netauth sandbox` mounts the sandbox's unauthenticated routes,
+/// whatever a file or the environment says (issue #10): `sandbox.enabled =
+/// false`, which older configuration files carry, is accepted and ignored;
+/// anything else under `[sandbox]` stops start-up.
+fn refuse_sandbox_setting(table: &mut toml::Table) -> Result<(), ConfigError> {
+    let Some(section) = table.remove("sandbox") else { return Ok(()) };
+    let off = section
+        .as_table()
+        .is_some_and(|t| t.iter().all(|(k, v)| k == "enabled" && v.as_bool() == Some(false)));
+    if off {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        key: "sandbox.enabled".into(),
+        message: "the sandbox cannot be switched on by configuration: its routes (operator tokens for any \
+                  number, prompt approval, handset policies) are unauthenticated, so only `netauth sandbox` \
+                  mounts them and `netauth serve` never does"
+            .into(),
+    })
+}
+
 /// Overlays `NETAUTH__SECTION__KEY=value` on the table. A value that parses
 /// as a TOML value (number, boolean, array, quoted string) is taken as that;
 /// anything else is a plain string.
@@ -410,6 +437,20 @@ mod tests {
     fn invalid_value_is_named() {
         let e = load_str("[server]\nlisten = \"nope\"\n", &[]).unwrap_err().to_string();
         assert!(e.contains("server.listen"), "{e}");
+    }
+
+    #[test]
+    fn sandbox_cannot_be_switched_on_by_configuration() {
+        for (file, env) in [
+            ("", ("NETAUTH__SANDBOX__ENABLED", "true")),
+            ("[sandbox]\nenabled = true\n", ("X", "")),
+            ("[sandbox]\nenabled = \"yes\"\n", ("X", "")),
+        ] {
+            let e = load_str(file, &[env]).unwrap_err().to_string();
+            assert!(e.contains("sandbox.enabled") && e.contains("netauth sandbox"), "{e}");
+        }
+        let c = load_str("[sandbox]\nenabled = false\n", &[]).unwrap();
+        assert!(!c.sandbox.enabled);
     }
 
     #[test]
