@@ -391,5 +391,7 @@ async fn serve_never_mounts_the_sandbox() {
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["message"], "no such endpoint", "{method} {path}");
     }
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("netauth serving"), "{log}");
     let _ = std::fs::remove_dir_all(&s.dir);
 }
