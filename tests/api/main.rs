@@ -2,8 +2,13 @@
 //! real server on a random port, on SQLite or, with
 //! `NETAUTH_TEST_DATABASE_URL`, on PostgreSQL.
 
-// In tests a failed unwrap is a failed test with a backtrace: what we want.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
 
 mod admin;
 mod ciba;

@@ -11,6 +11,12 @@
 //! `retires_at` = that instant and `expires_at` = `retires_at` plus the longest
 //! lifetime of anything it signed, and stays published until then.
 
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "being split by aggregate; the split removes these (issue 7)"
+)]
+
 use crate::UnixTime;
 use crate::client::SigningAlg;
 use crate::crypto::{b64url, random_bytes, sha256};

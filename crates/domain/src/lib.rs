@@ -7,6 +7,7 @@ pub mod client;
 pub mod client_auth;
 pub mod consent;
 pub mod crypto;
+pub mod json;
 pub mod keys;
 pub mod revocation;
 pub mod subscriber;

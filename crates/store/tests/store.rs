@@ -9,6 +9,14 @@
 //! A fresh database per test keeps tests independent of each other and of
 //! the order they run in (nextest runs each in its own process anyway).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
+
 use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode, Prompt, PromptStatus, RefreshTokenRecord};
 use netauth_domain::client::{AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg};
 use netauth_domain::consent::{Consent, ConsentCapture, ConsentStatus, LegalBasis, LegalBasisRule};

@@ -108,7 +108,7 @@ pub fn build_subscriber(
         }
         addresses.push(AddressAssignment { ip: crate::network::canonical_ip(ip).to_string(), ..a });
     }
-    if input.sims.windows(2).any(|w| w[0].activated_at > w[1].activated_at) {
+    if input.sims.iter().zip(input.sims.iter().skip(1)).any(|(a, b)| a.activated_at > b.activated_at) {
         return Err(invalid("sims must be in order of activation"));
     }
     if addresses.len() > 64 || input.sims.len() > 1000 {

@@ -394,7 +394,13 @@ fn apply_env(
     for (name, raw) in env {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
         let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+        let [section_name, key] = parts.as_slice() else {
+            return Err(ConfigError::Invalid {
+                key: name.clone(),
+                message: "environment overrides are NETAUTH__<SECTION>__<KEY>".into(),
+            });
+        };
+        if section_name.is_empty() || key.is_empty() {
             return Err(ConfigError::Invalid {
                 key: name.clone(),
                 message: "environment overrides are NETAUTH__<SECTION>__<KEY>".into(),
@@ -404,11 +410,15 @@ fn apply_env(
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or(toml::Value::String(raw));
-        let section = table.entry(parts[0].clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let section =
+            table.entry(section_name.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let toml::Value::Table(section) = section else {
-            return Err(ConfigError::Invalid { key: parts[0].clone(), message: "must be a table".into() });
+            return Err(ConfigError::Invalid {
+                key: section_name.clone(),
+                message: "must be a table".into(),
+            });
         };
-        section.insert(parts[1].clone(), value);
+        section.insert(key.clone(), value);
     }
     Ok(())
 }

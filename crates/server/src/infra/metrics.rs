@@ -33,8 +33,10 @@ impl Metrics {
             _ => &self.responses_5xx,
         };
         Self::inc(c);
-        if let Some(i) = BUCKETS_US.iter().position(|b| micros <= *b) {
-            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+        if let Some(bucket) =
+            BUCKETS_US.iter().zip(&self.latency_buckets).find_map(|(b, c)| (micros <= *b).then_some(c))
+        {
+            bucket.fetch_add(1, Ordering::Relaxed);
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_us.fetch_add(micros, Ordering::Relaxed);
@@ -64,8 +66,8 @@ impl Metrics {
         let _ = writeln!(s, "# HELP netauth_http_request_duration_seconds Request latency.");
         let _ = writeln!(s, "# TYPE netauth_http_request_duration_seconds histogram");
         let mut cumulative = 0;
-        for (i, b) in BUCKETS_US.iter().enumerate() {
-            cumulative += g(&self.latency_buckets[i]);
+        for (b, count) in BUCKETS_US.iter().zip(&self.latency_buckets) {
+            cumulative += g(count);
             let _ = writeln!(
                 s,
                 "netauth_http_request_duration_seconds_bucket{{le=\"{}\"}} {cumulative}",

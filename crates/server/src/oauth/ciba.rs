@@ -379,7 +379,7 @@ async fn notify(app: &App, req: CibaRequest) {
                 match tokens_for(app, &client, &consumed, Some(extra)).await {
                     Ok(t) => {
                         let mut v = serde_json::to_value(&t).unwrap_or_default();
-                        v["auth_req_id"] = id_value.clone().into();
+                        netauth_domain::json::set(&mut v, "auth_req_id", id_value.clone());
                         v
                     }
                     Err(e) => json!({ "auth_req_id": id_value, "error": e.error.code.as_str() }),

@@ -40,10 +40,10 @@ pub async fn introspect_post(
                 "jti": c.jti,
             });
             if let Some(p) = &c.purpose {
-                v["purpose"] = p.clone().into();
+                netauth_domain::json::set(&mut v, "purpose", p.clone());
             }
             if !c.amr.is_empty() {
-                v["amr"] = c.amr.clone().into();
+                netauth_domain::json::set(&mut v, "amr", c.amr.clone());
             }
             v
         }

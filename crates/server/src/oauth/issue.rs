@@ -7,6 +7,7 @@ use crate::infra::state::App;
 use netauth_domain::ciba::RefreshTokenRecord;
 use netauth_domain::client::Client;
 use netauth_domain::crypto::{b64url, random_token, sha256};
+use netauth_domain::json::set;
 use netauth_domain::subscriber::Subscriber;
 use netauth_domain::token::{AccessClaims, seal_access_token};
 use netauth_proto::GrantType;
@@ -94,14 +95,14 @@ pub async fn issue_user_tokens(app: &App, g: UserGrant<'_>) -> Result<TokenRespo
             "at_hash": at_hash(&access_token),
         });
         if !g.amr.is_empty() {
-            c["amr"] = json!(g.amr);
+            set(&mut c, "amr", json!(g.amr));
         }
         if let Some(rt) = &refresh_token {
-            c["urn:openid:params:jwt:claim:rt_hash"] = at_hash(rt).into();
+            set(&mut c, "urn:openid:params:jwt:claim:rt_hash", at_hash(rt));
         }
         if let Some(serde_json::Value::Object(extra)) = &g.id_token_extra {
             for (k, v) in extra {
-                c[k] = v.clone();
+                set(&mut c, k, v.clone());
             }
         }
         key.sign_jwt(Some(kid), Some("JWT"), &c)

@@ -19,6 +19,7 @@ use base64::Engine;
 use netauth_domain::client::{AuthMethod, ClientSecret, SigningAlg};
 use netauth_domain::consent::LegalBasisRule;
 use netauth_domain::crypto::{b64url, sha256};
+use netauth_domain::json::set;
 use netauth_domain::keys::{SigningKey, jwk_thumbprint};
 use netauth_domain::subscriber::{
     AddressAssignment, HandsetPolicy, Operator, SimRecord, Subscriber, SubscriberStatus,
@@ -118,9 +119,9 @@ fn demo_key(dir: &Path, name: &str, alg: SigningAlg) -> anyhow::Result<(PathBuf,
     };
     let mut jwk = key.public_jwk_members();
     let kid = jwk_thumbprint(&jwk);
-    jwk["kid"] = kid.clone().into();
-    jwk["alg"] = alg.as_str().into();
-    jwk["use"] = "sig".into();
+    set(&mut jwk, "kid", kid.clone());
+    set(&mut jwk, "alg", alg.as_str());
+    set(&mut jwk, "use", "sig");
     Ok((path, json!({ "keys": [jwk] }), kid))
 }
 
