@@ -13,6 +13,43 @@ async fn admin_api_requires_the_admin_token() {
     assert_eq!(resp.json::<Value>().await.unwrap()["code"], "UNAUTHENTICATED");
 }
 
+/// Issue #10 point 7: guessing the admin token is limited per address;
+/// other addresses, and the right token from them, are unaffected.
+#[tokio::test]
+async fn admin_token_guessing_is_rate_limited_per_address() {
+    let app = spawn_with(Options {
+        tweak: Box::new(|c| c.admin.max_failures_per_address = 3),
+        ..Default::default()
+    })
+    .await;
+    let guesser = reqwest::Client::builder()
+        .local_address("127.0.0.4".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let get = |http: &reqwest::Client, token: &str| {
+        http.get(app.url("/admin/v1/clients")).bearer_auth(token).send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(get(&guesser, &format!("guess-{i}")).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429]);
+    let r = get(&guesser, ADMIN_TOKEN).await.unwrap();
+    assert_eq!(r.status(), 429, "the guesser's address is spent, whatever it presents");
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "TOO_MANY_REQUESTS");
+    assert_eq!(get(&app.http, ADMIN_TOKEN).await.unwrap().status(), 200, "another address");
+    // No token at all is not a guess and is not counted.
+    let quiet = reqwest::Client::builder()
+        .local_address("127.0.0.5".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(quiet.get(app.url("/admin/v1/clients")).send().await.unwrap().status(), 401);
+    }
+    assert_eq!(get(&quiet, ADMIN_TOKEN).await.unwrap().status(), 200);
+}
+
 #[tokio::test]
 async fn admin_api_disabled_without_a_token() {
     let app = spawn_with(Options { tweak: Box::new(|c| c.admin.token.clear()), ..Default::default() }).await;

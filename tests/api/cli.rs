@@ -395,3 +395,36 @@ async fn serve_never_mounts_the_sandbox() {
     assert!(log.contains("netauth serving"), "{log}");
     let _ = std::fs::remove_dir_all(&s.dir);
 }
+
+/// Issue #10 point 7: `serve` refuses an admin token with less than 256 bits
+/// of entropy, and logs wrong admin tokens with the caller's address.
+#[tokio::test]
+async fn serve_refuses_a_weak_admin_token_and_logs_wrong_ones() {
+    let dir = temp_dir();
+    let cfg = dir.join("netauth.toml");
+    let base = serve_config(&dir, free_port());
+    for weak in ["admin", "test-admin-token-0123456789", &"x".repeat(100)] {
+        std::fs::write(&cfg, base.replace(SERVE_ADMIN_TOKEN, weak)).unwrap();
+        let (ok, _, err) = run(&dir, &["serve", "--config", cfg.to_str().unwrap()]);
+        assert!(!ok && err.contains("admin.token") && err.contains("256 bits"), "{weak}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let s = serve_with("", &[]).await;
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{}/admin/v1/clients", s.base)).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r =
+        http.get(format!("{}/admin/v1/clients", s.base)).bearer_auth(SERVE_ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    let line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "admin authentication failed: wrong token")
+        .unwrap_or_else(|| panic!("no log line for the wrong admin token: {log}"));
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["fields"]["addr"], "127.0.0.1");
+    assert!(!log.contains("guess"), "the presented token is not logged");
+    let _ = std::fs::remove_dir_all(&s.dir);
+}

@@ -57,7 +57,11 @@ pub async fn build_state_with_clock(
             Duration::from_secs(ca.jwks_refresh_min_secs),
             Duration::from_secs(ca.jwks_fetch_timeout_secs),
         ),
-        limiter: FailureLimiter::new(ca.max_failures_per_client_address, ca.max_failures_per_address),
+        limiter: FailureLimiter::new(
+            ca.max_failures_per_client_address,
+            ca.max_failures_per_address,
+            config.admin.max_failures_per_address,
+        ),
         metrics: Metrics::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

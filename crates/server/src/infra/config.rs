@@ -188,11 +188,52 @@ impl Default for ClientAuthConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
-    /// Bearer token for `/admin/v1`; the admin API is off when empty.
+    /// Bearer token for `/admin/v1`; the admin API is off when empty. At
+    /// least 256 bits of entropy (`openssl rand -base64 32`).
     pub token: String,
+    /// Wrong admin tokens allowed per source address (an IPv6 /64) per
+    /// minute (per node); past that, 429 whatever the address presents.
+    pub max_failures_per_address: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { token: String::new(), max_failures_per_address: 10 }
+    }
+}
+
+/// The admin token must carry at least this much entropy, in bits.
+const ADMIN_TOKEN_MIN_BITS: f64 = 256.0;
+
+/// A generous estimate of the entropy of a secret string: its length times
+/// the bits per character of the smallest usual alphabet holding all its
+/// characters (hex, base64, printable ASCII). Strings with fewer than 16
+/// distinct characters get no credit beyond what those characters could
+/// encode, so `aaaa…` or `abab…` fail however long they are.
+pub fn estimated_entropy_bits(s: &str) -> f64 {
+    let s = s.trim_end_matches('=');
+    let bits_per_char = if s.chars().all(|c| c.is_ascii_hexdigit()) {
+        4.0
+    } else if s.chars().all(|c| c.is_ascii_alphanumeric() || "+/-_".contains(c)) {
+        6.0
+    } else if s.chars().all(|c| c.is_ascii_graphic()) {
+        (94f64).log2()
+    } else {
+        // Anything else: count bytes, 8 bits at most each.
+        return s.len() as f64 * distinct_cap(s, 8.0);
+    };
+    s.chars().count() as f64 * distinct_cap(s, bits_per_char)
+}
+
+/// `bits`, capped by what the string's distinct characters can encode.
+fn distinct_cap(s: &str, bits: f64) -> f64 {
+    let mut seen: Vec<char> = s.chars().collect();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.len() < 16 { (seen.len().max(1) as f64).log2().min(bits) } else { bits }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -347,6 +388,16 @@ impl Config {
         if self.sync.revocation_interval_ms == 0 || self.sync.janitor_interval_secs == 0 {
             return bad("sync", "intervals must be positive");
         }
+        if !self.admin.token.is_empty() && estimated_entropy_bits(&self.admin.token) < ADMIN_TOKEN_MIN_BITS {
+            return bad(
+                "admin.token",
+                "must carry at least 256 bits of entropy (for example `openssl rand -base64 32`), \
+                 or be empty to turn the admin API off",
+            );
+        }
+        if self.admin.max_failures_per_address == 0 {
+            return bad("admin.max_failures_per_address", "must be positive");
+        }
         if self.log.level.trim().is_empty() {
             return bad("log.level", "must not be empty");
         }
@@ -447,6 +498,28 @@ mod tests {
     fn invalid_value_is_named() {
         let e = load_str("[server]\nlisten = \"nope\"\n", &[]).unwrap_err().to_string();
         assert!(e.contains("server.listen"), "{e}");
+    }
+
+    #[test]
+    fn admin_token_needs_256_bits() {
+        for weak in [
+            "secret",
+            "test-admin-token-0123456789",
+            "a".repeat(200).as_str(),
+            "ab".repeat(100).as_str(),
+            "0123456789abcdef0123456789abcdef",       // 128-bit hex
+            "SGVsbG8gd29ybGQhIFRoaXMgaXMgYSB0ZXN0Lg", // 38 base64 characters
+        ] {
+            let e = load_str(&format!("[admin]\ntoken = \"{weak}\"\n"), &[]).unwrap_err().to_string();
+            assert!(e.contains("admin.token"), "{weak}: {e}");
+        }
+        for strong in [
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", // 64 hex
+            "q2Vb0h9sZk3XrT5mW8pYc1uJ7fLd4eGa6nRi2oKx0wE=",                     // openssl rand -base64 32
+            "",                                                                 // admin API off
+        ] {
+            assert!(load_str(&format!("[admin]\ntoken = \"{strong}\"\n"), &[]).is_ok(), "{strong}");
+        }
     }
 
     #[test]

@@ -98,10 +98,11 @@ impl<K: Eq + Hash> FailureWindow<K> {
     }
 }
 
-/// Client authentication's two budgets.
+/// Client authentication's two budgets, and the admin token's.
 pub struct FailureLimiter {
     per_address: FailureWindow<AddressKey>,
     per_client_address: FailureWindow<(String, AddressKey)>,
+    admin_per_address: FailureWindow<AddressKey>,
 }
 
 /// Ids are bounded by the form parser; long garbage ids are cut so they
@@ -111,11 +112,23 @@ fn client_key(client_id: Option<&str>, addr: IpAddr) -> Option<(String, AddressK
 }
 
 impl FailureLimiter {
-    pub fn new(per_client_address: u32, per_address: u32) -> Self {
+    pub fn new(per_client_address: u32, per_address: u32, admin_per_address: u32) -> Self {
         Self {
             per_address: FailureWindow::new(per_address),
             per_client_address: FailureWindow::new(per_client_address),
+            admin_per_address: FailureWindow::new(admin_per_address),
         }
+    }
+
+    /// Seconds to wait if the address has used its budget of wrong admin
+    /// tokens.
+    pub fn check_admin(&self, addr: IpAddr) -> Option<u64> {
+        self.admin_per_address.check(&AddressKey::of(addr))
+    }
+
+    /// Counts a wrong admin token; returns the address's count this window.
+    pub fn record_admin_failure(&self, addr: IpAddr) -> u32 {
+        self.admin_per_address.record(AddressKey::of(addr))
     }
 
     /// Seconds to wait if the address, or this client id from this address,
@@ -143,7 +156,7 @@ mod tests {
 
     #[test]
     fn no_lock_out_from_another_address() {
-        let l = FailureLimiter::new(2, 3);
+        let l = FailureLimiter::new(2, 3, 1);
         let (attacker, client) = (ip("127.0.0.2"), ip("127.0.0.1"));
         assert!(l.check(Some("c"), attacker).is_none());
         l.record_failure(Some("c"), attacker);
@@ -158,7 +171,7 @@ mod tests {
 
     #[test]
     fn ipv6_counts_by_64() {
-        let l = FailureLimiter::new(100, 2);
+        let l = FailureLimiter::new(100, 2, 1);
         l.record_failure(None, ip("2001:db8:1:2::1"));
         l.record_failure(None, ip("2001:db8:1:2:ffff::9"));
         assert!(l.check(None, ip("2001:db8:1:2:abcd::1")).is_some(), "same /64");
