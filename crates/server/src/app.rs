@@ -133,7 +133,7 @@ pub fn router(app: AppState) -> Router {
     r = r.nest(routes::ADMIN_BASE, admin::router());
     if app.sandbox() {
         r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
-        r = r.merge(crate::sandbox::api::router()).merge(crate::pages::router());
+        r = r.merge(sandbox::api::router()).merge(sandbox::pages::router());
     }
     let limits = &app.config.server;
     r.fallback(not_found)

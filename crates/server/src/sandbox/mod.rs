@@ -8,6 +8,7 @@
 //! PEM files in `<data dir>/keys/`.
 
 pub mod api;
+pub mod pages;
 
 use crate::admin::manage::{self, NewClient};
 use crate::camara::bearer::Bearer;
