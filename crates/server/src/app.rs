@@ -130,7 +130,7 @@ pub fn router(app: AppState) -> Router {
     r = route(r, routes::HEALTHZ, get(ops::healthz_get));
     r = route(r, routes::READYZ, get(ops::readyz_get));
     r = route(r, routes::METRICS, get(ops::metrics_get));
-    r = r.nest(routes::ADMIN_BASE, admin::router());
+    r = r.merge(admin::router());
     if app.sandbox() {
         r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
         r = r.merge(sandbox::api::router()).merge(sandbox::pages::router());

@@ -51,3 +51,33 @@ pub const ADMIN_OPENAPI: Endpoint = Endpoint { path: "/admin/v1/openapi.json", a
 /// Sandbox only: a protected resource that echoes what a resource server
 /// sees in a token, so developers can check theirs.
 pub const SANDBOX_ECHO: Endpoint = Endpoint { path: "/sandbox/echo", aliases: &[] };
+
+/// The admin API (`/admin/v1`, bearer admin token). The `#[utoipa::path]`
+/// attributes repeat these strings (the macro takes literals); the OpenAPI
+/// snapshot test and `admin_paths_are_documented` keep them in step.
+pub mod admin {
+    pub const CLIENTS: &str = "/admin/v1/clients";
+    pub const CLIENT: &str = "/admin/v1/clients/{client_id}";
+    pub const CLIENT_SUSPEND: &str = "/admin/v1/clients/{client_id}/suspend";
+    pub const CLIENT_ACTIVATE: &str = "/admin/v1/clients/{client_id}/activate";
+    pub const CLIENT_SECRETS: &str = "/admin/v1/clients/{client_id}/secrets";
+    pub const CLIENT_SECRET: &str = "/admin/v1/clients/{client_id}/secrets/{secret_id}";
+    pub const KEYS: &str = "/admin/v1/keys";
+    pub const KEYS_ROTATE: &str = "/admin/v1/keys/rotate";
+    pub const OPENAPI: &str = super::ADMIN_OPENAPI.path;
+    pub const OPERATORS: &str = "/admin/v1/operators";
+    pub const OPERATOR: &str = "/admin/v1/operators/{id}";
+    pub const SUBSCRIBERS: &str = "/admin/v1/subscribers";
+    pub const SUBSCRIBER: &str = "/admin/v1/subscribers/{phone_number}";
+    pub const SUBSCRIBER_CONSENTS: &str = "/admin/v1/subscribers/{phone_number}/consents";
+    pub const LEGAL_BASES: &str = "/admin/v1/legal-bases";
+}
+
+/// Sandbox mode only: the handset simulator's JSON API and the entitlement
+/// server issuing operator tokens.
+pub mod sandbox {
+    pub const HANDSET_PROMPTS: &str = "/sandbox/v1/handsets/{msisdn}/prompts";
+    pub const HANDSET_PROMPT: &str = "/sandbox/v1/handsets/{msisdn}/prompts/{id}";
+    pub const HANDSET_POLICY: &str = "/sandbox/v1/handsets/{msisdn}/policy";
+    pub const OPERATOR_TOKENS: &str = "/sandbox/v1/operator-tokens";
+}

@@ -15,6 +15,7 @@ pub mod network;
 use crate::admin::clients::*;
 use crate::admin::manage::{ClientPatch, ClientView, Created, NewClient};
 use crate::infra::state::AppState;
+use crate::routes;
 use axum::Json;
 use axum::routing::{get, post};
 use netauth_proto::CamaraError;
@@ -56,14 +57,46 @@ pub async fn openapi_get() -> Json<utoipa::openapi::OpenApi> {
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route("/clients", get(clients_get).post(clients_post))
-        .route("/clients/{client_id}", get(client_get).patch(client_patch).delete(client_delete))
-        .route("/clients/{client_id}/suspend", post(client_suspend_post))
-        .route("/clients/{client_id}/activate", post(client_activate_post))
-        .route("/clients/{client_id}/secrets", post(client_secrets_post))
-        .route("/clients/{client_id}/secrets/{secret_id}", axum::routing::delete(client_secret_delete))
-        .route("/keys", get(keys_get))
-        .route("/keys/rotate", post(keys_rotate_post))
-        .route("/openapi.json", get(openapi_get))
+        .route(routes::admin::CLIENTS, get(clients_get).post(clients_post))
+        .route(routes::admin::CLIENT, get(client_get).patch(client_patch).delete(client_delete))
+        .route(routes::admin::CLIENT_SUSPEND, post(client_suspend_post))
+        .route(routes::admin::CLIENT_ACTIVATE, post(client_activate_post))
+        .route(routes::admin::CLIENT_SECRETS, post(client_secrets_post))
+        .route(routes::admin::CLIENT_SECRET, axum::routing::delete(client_secret_delete))
+        .route(routes::admin::KEYS, get(keys_get))
+        .route(routes::admin::KEYS_ROTATE, post(keys_rotate_post))
+        .route(routes::admin::OPENAPI, get(openapi_get))
         .merge(crate::admin::network::router())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `#[utoipa::path]` literals and the route table name the same paths.
+    #[test]
+    fn admin_paths_are_documented() {
+        use crate::routes::admin as r;
+        let doc = AdminApi::openapi();
+        let documented: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        for p in [
+            r::CLIENTS,
+            r::CLIENT,
+            r::CLIENT_SUSPEND,
+            r::CLIENT_ACTIVATE,
+            r::CLIENT_SECRETS,
+            r::CLIENT_SECRET,
+            r::KEYS,
+            r::KEYS_ROTATE,
+            r::OPERATORS,
+            r::OPERATOR,
+            r::SUBSCRIBERS,
+            r::SUBSCRIBER,
+            r::SUBSCRIBER_CONSENTS,
+            r::LEGAL_BASES,
+        ] {
+            assert!(documented.contains(&p), "{p} is routed but not in the OpenAPI document");
+        }
+        assert_eq!(documented.len(), 14, "documented but not routed: {documented:?}");
+    }
 }

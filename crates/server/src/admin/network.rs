@@ -6,6 +6,7 @@ use crate::admin::auth::Admin;
 use crate::errors::ApiJson;
 use crate::errors::ApiReply;
 use crate::infra::state::AppState;
+use crate::routes;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -268,13 +269,13 @@ pub async fn consent_delete(
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route("/operators", get(operators_get))
-        .route("/operators/{id}", axum::routing::put(operator_put).delete(operator_delete))
-        .route("/subscribers", get(subscribers_get).post(subscribers_post))
+        .route(routes::admin::OPERATORS, get(operators_get))
+        .route(routes::admin::OPERATOR, axum::routing::put(operator_put).delete(operator_delete))
+        .route(routes::admin::SUBSCRIBERS, get(subscribers_get).post(subscribers_post))
+        .route(routes::admin::SUBSCRIBER, get(subscriber_get).put(subscriber_put).delete(subscriber_delete))
+        .route(routes::admin::SUBSCRIBER_CONSENTS, get(consents_get).delete(consent_delete))
         .route(
-            "/subscribers/{phone_number}",
-            get(subscriber_get).put(subscriber_put).delete(subscriber_delete),
+            routes::admin::LEGAL_BASES,
+            get(legal_bases_get).put(legal_basis_put).delete(legal_basis_delete),
         )
-        .route("/subscribers/{phone_number}/consents", get(consents_get).delete(consent_delete))
-        .route("/legal-bases", get(legal_bases_get).put(legal_basis_put).delete(legal_basis_delete))
 }

@@ -1,275 +1,22 @@
-//! The `netauth` command line.
+//! The `netauth` command line: `args` (the grammar), `network` (operator
+//! and subscriber commands), and here the commands that run or manage a
+//! server.
+
+mod args;
+mod network;
+
+pub use args::*;
+use network::{operator_command, subscriber_command};
 
 use crate::admin::manage::{self, NewClient};
 use crate::infra::clock::system_now as now;
 use crate::infra::config::{Config, LogFormat};
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
-use netauth_domain::client::{AuthMethod, ClientStatus, SigningAlg};
+use netauth_domain::client::ClientStatus;
 use netauth_domain::keys::MasterKey;
-use netauth_proto::GrantType;
 use netauth_store::Store;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "netauth",
-    version,
-    about = "Authorization server for telecom network APIs (OAuth 2.0, OIDC, CIBA, CAMARA)"
-)]
-pub struct Cli {
-    /// Log format: text or json (overrides log.format).
-    #[arg(long, global = true, value_parser = parse_log_format)]
-    pub log_format: Option<LogFormat>,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-fn parse_log_format(s: &str) -> Result<LogFormat, String> {
-    match s {
-        "text" => Ok(LogFormat::Text),
-        "json" => Ok(LogFormat::Json),
-        _ => Err("expected text or json".into()),
-    }
-}
-
-// Parsed once per process: the size of the variants does not matter.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Start the sandbox: embedded SQLite, demo data, no configuration needed.
-    Sandbox(SandboxArgs),
-    /// Start in production mode from a configuration file.
-    Serve {
-        /// Configuration file (see netauth.example.toml).
-        #[arg(long, env = "NETAUTH_CONFIG")]
-        config: PathBuf,
-    },
-    /// Apply database migrations and exit.
-    Migrate(Target),
-    /// Signing and sealing keys.
-    Keys {
-        #[command(subcommand)]
-        command: KeysCommand,
-    },
-    /// Registered clients.
-    Client {
-        #[command(subcommand)]
-        command: ClientCommand,
-    },
-    /// Mobile operators of the network netauth serves.
-    Operator {
-        #[command(subcommand)]
-        command: OperatorCommand,
-    },
-    /// Subscribers: numbers, SIMs, addresses.
-    Subscriber {
-        #[command(subcommand)]
-        command: SubscriberCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum OperatorCommand {
-    /// Add or replace an operator.
-    Add {
-        #[command(flatten)]
-        target: Target,
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        name: String,
-        /// ISO 3166-1 alpha-2, e.g. ES.
-        #[arg(long)]
-        country: String,
-        /// E.164 prefix of its numbers (repeatable), e.g. +34.
-        #[arg(long = "range")]
-        ranges: Vec<String>,
-    },
-    /// List operators.
-    List {
-        #[command(flatten)]
-        target: Target,
-    },
-}
-
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
-pub enum SubscriberCommand {
-    /// Register a subscriber.
-    Add {
-        #[command(flatten)]
-        target: Target,
-        /// E.164 with +.
-        #[arg(long)]
-        phone_number: String,
-        #[arg(long)]
-        operator: String,
-        /// An address the device holds: IP, or IP,FIRST_PORT-LAST_PORT under CGNAT (repeatable).
-        #[arg(long = "address")]
-        addresses: Vec<String>,
-        /// When the current SIM was activated, in days ago.
-        #[arg(long, default_value_t = 365)]
-        sim_age_days: i64,
-        /// ask, auto_approve or auto_deny (sandbox handset).
-        #[arg(long, default_value = "ask")]
-        policy: String,
-    },
-    /// List subscribers by number.
-    List {
-        #[command(flatten)]
-        target: Target,
-    },
-    /// Show one subscriber.
-    Show {
-        #[command(flatten)]
-        target: Target,
-        phone_number: String,
-    },
-    /// Delete a subscriber.
-    Delete {
-        #[command(flatten)]
-        target: Target,
-        phone_number: String,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct SandboxArgs {
-    /// Address to listen on.
-    #[arg(long, env = "NETAUTH_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
-    /// Where the database, master key, demo keys and sandbox.json live.
-    #[arg(long, env = "NETAUTH_DATA_DIR", default_value = "netauth-data")]
-    pub data_dir: PathBuf,
-    /// Use this database instead of the embedded SQLite file.
-    #[arg(long, env = "NETAUTH_DATABASE_URL")]
-    pub database_url: Option<String>,
-}
-
-/// Which installation a management command acts on: a configuration file,
-/// or by default the sandbox's data directory.
-#[derive(Debug, Args, Clone)]
-pub struct Target {
-    /// Configuration file of a production installation.
-    #[arg(long, env = "NETAUTH_CONFIG", global = true)]
-    pub config: Option<PathBuf>,
-    /// The sandbox data directory (when no --config is given).
-    #[arg(long, env = "NETAUTH_DATA_DIR", default_value = "netauth-data", global = true)]
-    pub data_dir: PathBuf,
-    /// Database URL, overriding the configuration.
-    #[arg(long, env = "NETAUTH_DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Publish new keys now; sign with them after the delay.
-    Rotate {
-        #[command(flatten)]
-        target: Target,
-        /// Seconds before the new keys sign (default: keys.rotation_delay_secs).
-        #[arg(long)]
-        delay: Option<i64>,
-    },
-    /// List keys and their state.
-    List {
-        #[command(flatten)]
-        target: Target,
-    },
-}
-
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
-pub enum ClientCommand {
-    /// Register a client; prints it with its secret (shown once).
-    Create {
-        #[command(flatten)]
-        target: Target,
-        #[arg(long)]
-        name: String,
-        /// client_secret_basic, client_secret_post, private_key_jwt or app_jwt.
-        #[arg(long, value_parser = parse_method)]
-        auth_method: AuthMethod,
-        /// Fixed client id (default: random).
-        #[arg(long)]
-        client_id: Option<String>,
-        /// Grant type (repeatable); default client_credentials.
-        #[arg(long = "grant-type", value_parser = parse_grant)]
-        grant_types: Vec<GrantType>,
-        /// Allowed scope (repeatable).
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        /// Allowed dpv: purpose (repeatable).
-        #[arg(long = "purpose")]
-        purposes: Vec<String>,
-        /// Redirect URI (repeatable).
-        #[arg(long = "redirect-uri")]
-        redirect_uris: Vec<String>,
-        /// File holding the client's public JWK Set.
-        #[arg(long)]
-        jwks_file: Option<PathBuf>,
-        #[arg(long)]
-        jwks_uri: Option<String>,
-        /// Access-token lifetime in seconds.
-        #[arg(long)]
-        access_token_ttl: Option<i64>,
-        /// ES256, RS256, PS256 or EdDSA.
-        #[arg(long, value_parser = parse_alg)]
-        id_token_alg: Option<SigningAlg>,
-        /// CORS origin (repeatable).
-        #[arg(long = "cors-origin")]
-        cors_origins: Vec<String>,
-    },
-    /// List registered clients.
-    List {
-        #[command(flatten)]
-        target: Target,
-    },
-    /// Show one client (secrets by id only).
-    Show {
-        #[command(flatten)]
-        target: Target,
-        client_id: String,
-    },
-    /// Suspend: its tokens stop working and it gets no new ones.
-    Suspend {
-        #[command(flatten)]
-        target: Target,
-        client_id: String,
-    },
-    /// Reactivate a suspended client.
-    Activate {
-        #[command(flatten)]
-        target: Target,
-        client_id: String,
-    },
-    /// Add a new secret; old ones expire after --expire-old-in seconds.
-    RotateSecret {
-        #[command(flatten)]
-        target: Target,
-        client_id: String,
-        #[arg(long, default_value_t = 86400)]
-        expire_old_in: i64,
-    },
-    /// Delete a client; its tokens stop working.
-    Delete {
-        #[command(flatten)]
-        target: Target,
-        client_id: String,
-    },
-}
-
-fn parse_method(s: &str) -> Result<AuthMethod, String> {
-    AuthMethod::parse(s).ok_or_else(|| format!("unknown method `{s}`"))
-}
-fn parse_grant(s: &str) -> Result<GrantType, String> {
-    GrantType::parse(s).ok_or_else(|| format!("unknown grant type `{s}`"))
-}
-fn parse_alg(s: &str) -> Result<SigningAlg, String> {
-    SigningAlg::parse(s).ok_or_else(|| format!("unknown algorithm `{s}`"))
-}
 
 fn env_vars() -> impl Iterator<Item = (String, String)> {
     std::env::vars()
@@ -318,7 +65,7 @@ pub fn sandbox_config(data_dir: &Path, database_url: Option<String>) -> anyhow::
 /// missing key is an error only for them). Only `migrate` may create a
 /// sandbox registry where there is none: anything else run in the wrong
 /// directory says so instead of starting an empty installation.
-async fn open(
+pub(super) async fn open(
     target: &Target,
     create: bool,
 ) -> anyhow::Result<(Config, Arc<dyn Store>, anyhow::Result<MasterKey>)> {
@@ -350,7 +97,7 @@ async fn open(
     Ok((config, store, master))
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+pub(super) fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -396,102 +143,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client { command } => client_command(command).await,
         Command::Operator { command } => operator_command(command).await,
         Command::Subscriber { command } => subscriber_command(command).await,
-    }
-}
-
-async fn operator_command(cmd: OperatorCommand) -> anyhow::Result<()> {
-    match cmd {
-        OperatorCommand::Add { target, id, name, country, ranges } => {
-            let (_, store, _) = open(&target, false).await?;
-            let o = netauth_domain::subscriber::Operator { id, name, country, number_ranges: ranges };
-            crate::admin::network::check_operator(&o)
-                .map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
-            store.upsert_operator(&o).await?;
-            print_json(&o)
-        }
-        OperatorCommand::List { target } => {
-            let (_, store, _) = open(&target, false).await?;
-            print_json(&store.list_operators().await?)
-        }
-    }
-}
-
-/// `IP` or `IP,FIRST-LAST`.
-fn parse_address(s: &str) -> anyhow::Result<netauth_domain::subscriber::AddressAssignment> {
-    let (ip, range) = s.split_once(',').unwrap_or((s, "0-65535"));
-    let (a, b) =
-        range.split_once('-').ok_or_else(|| anyhow::anyhow!("address `{s}`: ports are FIRST-LAST"))?;
-    Ok(netauth_domain::subscriber::AddressAssignment {
-        ip: ip.to_owned(),
-        port_start: a.parse().with_context(|| format!("address `{s}`: bad port"))?,
-        port_end: b.parse().with_context(|| format!("address `{s}`: bad port"))?,
-    })
-}
-
-async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result<()> {
-    use crate::admin::network::{SubscriberInput, build_subscriber};
-    match cmd {
-        SubscriberCommand::Add { target, phone_number, operator, addresses, sim_age_days, policy } => {
-            let (_, store, _) = open(&target, false).await?;
-            if store.get_operator(&operator).await?.is_none() {
-                bail!("no operator `{operator}` (add it with `netauth operator add`)");
-            }
-            let policy = serde_json::from_value(serde_json::Value::String(policy.clone()))
-                .map_err(|_| anyhow::anyhow!("policy `{policy}`: expected ask, auto_approve or auto_deny"))?;
-            let t = now();
-            let input = SubscriberInput {
-                sims: vec![netauth_domain::subscriber::SimRecord {
-                    sim_id: format!("sim-{}", &phone_number.trim_start_matches('+')),
-                    activated_at: t - sim_age_days * 86400,
-                }],
-                phone_number,
-                operator_id: operator,
-                status: Default::default(),
-                addresses: addresses.iter().map(|a| parse_address(a)).collect::<anyhow::Result<_>>()?,
-                handset_policy: policy,
-            };
-            let s = build_subscriber(input, None, t).map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
-            store.insert_subscriber(&s).await.map_err(|e| match e {
-                netauth_store::StoreError::Conflict => {
-                    anyhow::anyhow!("a subscriber with this number exists")
-                }
-                e => e.into(),
-            })?;
-            print_json(&s)
-        }
-        SubscriberCommand::List { target } => {
-            let (_, store, _) = open(&target, false).await?;
-            let mut after: Option<String> = None;
-            let mut all = Vec::new();
-            loop {
-                let page = store.list_subscribers(after.as_deref(), 1000).await?;
-                let done = page.len() < 1000;
-                after = page.last().map(|s| s.msisdn.clone());
-                all.extend(page);
-                if done {
-                    break;
-                }
-            }
-            print_json(&all)
-        }
-        SubscriberCommand::Show { target, phone_number } => {
-            let (_, store, _) = open(&target, false).await?;
-            let s = store
-                .subscriber_by_msisdn(&phone_number)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no subscriber `{phone_number}`"))?;
-            print_json(&s)
-        }
-        SubscriberCommand::Delete { target, phone_number } => {
-            let (_, store, _) = open(&target, false).await?;
-            let s = store
-                .subscriber_by_msisdn(&phone_number)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no subscriber `{phone_number}`"))?;
-            store.delete_subscriber(&s.id).await?;
-            println!("deleted {phone_number}");
-            Ok(())
-        }
     }
 }
 

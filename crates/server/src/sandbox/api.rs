@@ -6,6 +6,7 @@ use crate::camara::subscriber_by_number;
 use crate::errors::ApiJson;
 use crate::errors::ApiReply;
 use crate::infra::state::AppState;
+use crate::routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
@@ -95,8 +96,8 @@ pub async fn operator_token_post(
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route("/sandbox/v1/handsets/{msisdn}/prompts", get(prompts_get))
-        .route("/sandbox/v1/handsets/{msisdn}/prompts/{id}", post(prompt_post))
-        .route("/sandbox/v1/handsets/{msisdn}/policy", put(policy_put))
-        .route("/sandbox/v1/operator-tokens", post(operator_token_post))
+        .route(routes::sandbox::HANDSET_PROMPTS, get(prompts_get))
+        .route(routes::sandbox::HANDSET_PROMPT, post(prompt_post))
+        .route(routes::sandbox::HANDSET_POLICY, put(policy_put))
+        .route(routes::sandbox::OPERATOR_TOKENS, post(operator_token_post))
 }

@@ -1,0 +1,266 @@
+//! The command line's grammar: every subcommand, flag and argument (clap).
+
+use crate::infra::config::LogFormat;
+use clap::{Args, Parser, Subcommand};
+use netauth_domain::client::{AuthMethod, SigningAlg};
+use netauth_proto::GrantType;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netauth",
+    version,
+    about = "Authorization server for telecom network APIs (OAuth 2.0, OIDC, CIBA, CAMARA)"
+)]
+pub struct Cli {
+    /// Log format: text or json (overrides log.format).
+    #[arg(long, global = true, value_parser = parse_log_format)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn parse_log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("expected text or json".into()),
+    }
+}
+
+// Parsed once per process: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the sandbox: embedded SQLite, demo data, no configuration needed.
+    Sandbox(SandboxArgs),
+    /// Start in production mode from a configuration file.
+    Serve {
+        /// Configuration file (see netauth.example.toml).
+        #[arg(long, env = "NETAUTH_CONFIG")]
+        config: PathBuf,
+    },
+    /// Apply database migrations and exit.
+    Migrate(Target),
+    /// Signing and sealing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Registered clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Mobile operators of the network netauth serves.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Subscribers: numbers, SIMs, addresses.
+    Subscriber {
+        #[command(subcommand)]
+        command: SubscriberCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add or replace an operator.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// ISO 3166-1 alpha-2, e.g. ES.
+        #[arg(long)]
+        country: String,
+        /// E.164 prefix of its numbers (repeatable), e.g. +34.
+        #[arg(long = "range")]
+        ranges: Vec<String>,
+    },
+    /// List operators.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum SubscriberCommand {
+    /// Register a subscriber.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        /// E.164 with +.
+        #[arg(long)]
+        phone_number: String,
+        #[arg(long)]
+        operator: String,
+        /// An address the device holds: IP, or IP,FIRST_PORT-LAST_PORT under CGNAT (repeatable).
+        #[arg(long = "address")]
+        addresses: Vec<String>,
+        /// When the current SIM was activated, in days ago.
+        #[arg(long, default_value_t = 365)]
+        sim_age_days: i64,
+        /// ask, auto_approve or auto_deny (sandbox handset).
+        #[arg(long, default_value = "ask")]
+        policy: String,
+    },
+    /// List subscribers by number.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show one subscriber.
+    Show {
+        #[command(flatten)]
+        target: Target,
+        phone_number: String,
+    },
+    /// Delete a subscriber.
+    Delete {
+        #[command(flatten)]
+        target: Target,
+        phone_number: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, env = "NETAUTH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Where the database, master key, demo keys and sandbox.json live.
+    #[arg(long, env = "NETAUTH_DATA_DIR", default_value = "netauth-data")]
+    pub data_dir: PathBuf,
+    /// Use this database instead of the embedded SQLite file.
+    #[arg(long, env = "NETAUTH_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Which installation a management command acts on: a configuration file,
+/// or by default the sandbox's data directory.
+#[derive(Debug, Args, Clone)]
+pub struct Target {
+    /// Configuration file of a production installation.
+    #[arg(long, env = "NETAUTH_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// The sandbox data directory (when no --config is given).
+    #[arg(long, env = "NETAUTH_DATA_DIR", default_value = "netauth-data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL, overriding the configuration.
+    #[arg(long, env = "NETAUTH_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Publish new keys now; sign with them after the delay.
+    Rotate {
+        #[command(flatten)]
+        target: Target,
+        /// Seconds before the new keys sign (default: keys.rotation_delay_secs).
+        #[arg(long)]
+        delay: Option<i64>,
+    },
+    /// List keys and their state.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints it with its secret (shown once).
+    Create {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        name: String,
+        /// client_secret_basic, client_secret_post, private_key_jwt or app_jwt.
+        #[arg(long, value_parser = parse_method)]
+        auth_method: AuthMethod,
+        /// Fixed client id (default: random).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Grant type (repeatable); default client_credentials.
+        #[arg(long = "grant-type", value_parser = parse_grant)]
+        grant_types: Vec<GrantType>,
+        /// Allowed scope (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Allowed dpv: purpose (repeatable).
+        #[arg(long = "purpose")]
+        purposes: Vec<String>,
+        /// Redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// File holding the client's public JWK Set.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// Access-token lifetime in seconds.
+        #[arg(long)]
+        access_token_ttl: Option<i64>,
+        /// ES256, RS256, PS256 or EdDSA.
+        #[arg(long, value_parser = parse_alg)]
+        id_token_alg: Option<SigningAlg>,
+        /// CORS origin (repeatable).
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+    },
+    /// List registered clients.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show one client (secrets by id only).
+    Show {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+    /// Suspend: its tokens stop working and it gets no new ones.
+    Suspend {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+    /// Reactivate a suspended client.
+    Activate {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+    /// Add a new secret; old ones expire after --expire-old-in seconds.
+    RotateSecret {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+        #[arg(long, default_value_t = 86400)]
+        expire_old_in: i64,
+    },
+    /// Delete a client; its tokens stop working.
+    Delete {
+        #[command(flatten)]
+        target: Target,
+        client_id: String,
+    },
+}
+
+fn parse_method(s: &str) -> Result<AuthMethod, String> {
+    AuthMethod::parse(s).ok_or_else(|| format!("unknown method `{s}`"))
+}
+fn parse_grant(s: &str) -> Result<GrantType, String> {
+    GrantType::parse(s).ok_or_else(|| format!("unknown grant type `{s}`"))
+}
+fn parse_alg(s: &str) -> Result<SigningAlg, String> {
+    SigningAlg::parse(s).ok_or_else(|| format!("unknown algorithm `{s}`"))
+}
