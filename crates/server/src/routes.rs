@@ -80,4 +80,16 @@ pub mod sandbox {
     pub const HANDSET_PROMPT: &str = "/sandbox/v1/handsets/{msisdn}/prompts/{id}";
     pub const HANDSET_POLICY: &str = "/sandbox/v1/handsets/{msisdn}/policy";
     pub const OPERATOR_TOKENS: &str = "/sandbox/v1/operator-tokens";
+
+    /// The handset simulator pages (the cookie path is their common prefix).
+    pub const HANDSET_PAGES: &str = "/sandbox/handset";
+    pub const HANDSET_PAGE: &str = "/sandbox/handset/{msisdn}";
+    pub const HANDSET_PAGE_PROMPT: &str = "/sandbox/handset/{msisdn}/prompts/{id}";
+    pub const HANDSET_PAGE_POLICY: &str = "/sandbox/handset/{msisdn}/policy";
+    pub const HANDSET_PAGE_CONSENTS: &str = "/sandbox/handset/{msisdn}/consents";
+
+    /// A route template with `{msisdn}` filled in.
+    pub fn for_msisdn(template: &str, msisdn: &str) -> String {
+        template.replace("{msisdn}", msisdn)
+    }
 }

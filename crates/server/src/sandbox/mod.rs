@@ -512,7 +512,7 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
             "phone_number": msisdn,
             "addresses": addresses,
             "handset_policy": policy,
-            "handset": format!("{}/sandbox/handset/{}", app.issuer, msisdn),
+            "handset": format!("{}{}", app.issuer, routes::sandbox::for_msisdn(routes::sandbox::HANDSET_PAGE, &msisdn)),
         }));
     }
     if app.store.list_legal_bases().await?.is_empty() {

@@ -21,6 +21,7 @@ mod handset;
 
 use crate::infra::state::AppState;
 use crate::pages::{self, Frame, PageError, PageSite, SameSite};
+use crate::routes;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use netauth_domain::subscriber::Subscriber;
@@ -32,7 +33,7 @@ pub const HANDSET_SITE: PageSite = PageSite {
     name: "netauth sandbox",
     frame: Frame::Phone,
     cookie: "netauth_handset",
-    cookie_path: "/sandbox/handset",
+    cookie_path: routes::sandbox::HANDSET_PAGES,
     same_site: SameSite::Strict,
     csrf_sector: "csrf:handset",
     replay_scope: "sandbox:pages",
@@ -45,22 +46,22 @@ pub fn router() -> axum::Router<AppState> {
     pages::site_router(
         &HANDSET_SITE,
         axum::Router::new()
-            .route("/sandbox/handset/{msisdn}", get(handset::handset_get))
-            .route("/sandbox/handset/{msisdn}/prompts/{id}", post(handset::prompt_post))
-            .route("/sandbox/handset/{msisdn}/policy", post(handset::policy_post))
+            .route(routes::sandbox::HANDSET_PAGE, get(handset::handset_get))
+            .route(routes::sandbox::HANDSET_PAGE_PROMPT, post(handset::prompt_post))
+            .route(routes::sandbox::HANDSET_PAGE_POLICY, post(handset::policy_post))
             .route(
-                "/sandbox/handset/{msisdn}/consents",
+                routes::sandbox::HANDSET_PAGE_CONSENTS,
                 get(consents::consents_get).post(consents::consents_post),
             ),
     )
 }
 
 fn handset_path(msisdn: &str) -> String {
-    format!("/sandbox/handset/{msisdn}")
+    routes::sandbox::for_msisdn(routes::sandbox::HANDSET_PAGE, msisdn)
 }
 
 fn consents_path(msisdn: &str) -> String {
-    format!("/sandbox/handset/{msisdn}/consents")
+    routes::sandbox::for_msisdn(routes::sandbox::HANDSET_PAGE_CONSENTS, msisdn)
 }
 
 /// The subscriber a page is about: 400 for a malformed number, 404 for a
