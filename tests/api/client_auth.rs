@@ -307,12 +307,6 @@ async fn wrong_secret_is_401_with_www_authenticate() {
     assert_invalid_client(resp, "method other than the registered one").await;
 }
 
-/// A client whose requests leave from `ip` (any 127.0.0.0/8 address works
-/// on loopback): a second machine, as the server sees it.
-fn http_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
-}
-
 async fn cc_basic(app: &TestApp, http: &reqwest::Client, id: &str, secret: &str) -> u16 {
     http.post(app.url("/token"))
         .basic_auth(id, Some(secret))

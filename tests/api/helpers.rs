@@ -224,6 +224,17 @@ impl TestApp {
     }
 }
 
+/// An HTTP client whose requests leave from `ip` (any 127.0.0.0/8 address
+/// works on loopback): another machine, as the server sees it.
+pub fn http_from(ip: &str) -> reqwest::Client {
+    let ip: std::net::IpAddr = ip.parse().expect("an IP address");
+    reqwest::Client::builder()
+        .local_address(ip)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 /// Claims of a `private_key_jwt` assertion for `client_id` at `aud`.
 pub fn assertion_claims(client_id: &str, aud: &str) -> Value {
     let now = netauth_server::infra::clock::system_now();

@@ -16,6 +16,7 @@ mod cli;
 mod client_auth;
 mod client_credentials;
 mod discovery;
+mod everywhere;
 mod helpers;
 mod network;
 mod ops;

@@ -13,7 +13,7 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -25,6 +25,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Builds the shared state: keys (generated on first start), revocations.
 pub async fn build_state(
@@ -143,6 +144,13 @@ pub fn router(app: AppState) -> Router {
             Duration::from_secs(limits.request_timeout_secs),
         ))
         .layer(axum::extract::DefaultBodyLimit::max(limits.request_body_limit))
+        // Nothing is cacheable unless its handler says so (discovery, JWKS):
+        // tokens, errors, admin answers carrying secrets, operator tokens,
+        // echoed claims (SECURITY.md "Everywhere", RFC 6749 §5.1).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
         .with_state(app)

@@ -340,7 +340,7 @@ pub fn banner(doc: &Value) -> String {
     s.push_str(&format!(
         "  admin API   {}   (Authorization: Bearer {})\n",
         g("/endpoints/admin"),
-        g("/admin_token")
+        shorten(&g("/admin_token"))
     ));
     s.push_str("\n  demo clients\n");
     if let Some(cs) = doc.get("clients").and_then(|c| c.as_array()) {
@@ -349,14 +349,30 @@ pub fn banner(doc: &Value) -> String {
             let method = c["token_endpoint_auth_method"].as_str().unwrap_or("");
             let cred = c["client_secret"]
                 .as_str()
-                .map(|s| format!("secret {s}"))
+                .map(|s| format!("secret {}", shorten(s)))
                 .or_else(|| c["private_key_file"].as_str().map(|p| format!("key {p}")))
                 .unwrap_or_default();
             s.push_str(&format!("    {id:<22} {method:<20} {cred}\n"));
         }
     }
-    s.push_str(&format!("\n  all of this is in {}/sandbox.json\n\n", g("/data_dir")));
+    s.push_str(&format!(
+        "\n  all of this, with the secrets in full, is in {}/sandbox.json (owner-only)\n\n",
+        g("/data_dir")
+    ));
     s
+}
+
+/// A secret as the banner shows it: enough to tell secrets apart, not to use
+/// one. Terminals are scrolled back, shared and recorded, and stderr often
+/// ends up in log collectors; `sandbox.json` (mode 0600) has the full values.
+fn shorten(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 16 {
+        return "…".into();
+    }
+    let head: String = chars.iter().take(6).collect();
+    let tail: String = chars.iter().skip(chars.len() - 4).collect();
+    format!("{head}…{tail}")
 }
 
 /// A demo subscriber: number, where its "phone" is, SIM history, policy.
@@ -538,4 +554,29 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
         }
     }
     Ok(described)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #10 point 8: the banner on stderr never carries a usable secret.
+    #[test]
+    fn banner_shortens_secrets() {
+        let admin = "Koxmy-B-4d1a9c0e7f2b5a8c3e6d9f1b4a7c0e3d5brjUmY";
+        let secret = "FLTbmegm1c4f7a0d3e6b9c2f5a8d1e4b7c0f3DAy574";
+        let doc = json!({
+            "issuer": "http://127.0.0.1:8080",
+            "data_dir": "/tmp/d",
+            "admin_token": admin,
+            "clients": [
+                {"client_id": "demo-basic", "token_endpoint_auth_method": "client_secret_basic", "client_secret": secret},
+                {"client_id": "demo-jwt", "token_endpoint_auth_method": "private_key_jwt", "private_key_file": "/tmp/d/keys/k.pem"},
+            ],
+        });
+        let b = banner(&doc);
+        assert!(!b.contains(admin) && !b.contains(secret), "{b}");
+        assert!(b.contains("Bearer Koxmy-…jUmY") && b.contains("secret FLTbme…y574"), "{b}");
+        assert!(b.contains("key /tmp/d/keys/k.pem") && b.contains("/tmp/d/sandbox.json"), "{b}");
+    }
 }
