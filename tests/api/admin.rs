@@ -50,6 +50,26 @@ async fn admin_token_guessing_is_rate_limited_per_address() {
     assert_eq!(get(&quiet, ADMIN_TOKEN).await.unwrap().status(), 200);
 }
 
+/// Issue #10 point 12: query-string errors in the JSON error format.
+#[tokio::test]
+async fn admin_query_errors_are_json() {
+    let app = spawn_app().await;
+    for path in ["/clients?limit=abc", "/clients?limit=-1", "/subscribers?limit=x"] {
+        let resp = app.admin(reqwest::Method::GET, path, None).await;
+        assert_eq!(resp.status(), 400, "{path}");
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{path}");
+        let e: Value = resp.json().await.unwrap();
+        assert_eq!(
+            (e["status"].as_u64(), e["code"].as_str()),
+            (Some(400), Some("INVALID_ARGUMENT")),
+            "{path}"
+        );
+    }
+    let resp = app.admin(reqwest::Method::DELETE, "/legal-bases?scope=a", None).await;
+    assert_eq!(resp.status(), 400, "purpose missing");
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "INVALID_ARGUMENT");
+}
+
 #[tokio::test]
 async fn admin_api_disabled_without_a_token() {
     let app = spawn_with(Options { tweak: Box::new(|c| c.admin.token.clear()), ..Default::default() }).await;

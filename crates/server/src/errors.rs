@@ -122,3 +122,20 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         }
     }
 }
+
+/// Query strings with errors in our dialect rather than axum's plain text
+/// (a wrong type or an unknown value is a 400 `INVALID_ARGUMENT` body).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiReply;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(e) => Err(CamaraError::invalid_argument(e.body_text()).into()),
+        }
+    }
+}

@@ -2,10 +2,11 @@
 
 use crate::admin::auth::{Admin, optional_json};
 use crate::admin::manage::{self, ClientPatch, ClientView, Created, ManageError, NewClient};
+use crate::errors::ApiQuery;
 use crate::errors::{ApiJson, ApiReply};
 use crate::infra::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use netauth_domain::client::ClientStatus;
@@ -75,7 +76,7 @@ async fn refresh_local(app: &AppState, id: &str) {
 pub async fn clients_get(
     _: Admin,
     State(app): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ClientList>, ApiReply> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let cs = app.store.list_clients(q.after.as_deref(), limit).await?;

@@ -4,11 +4,12 @@
 
 use crate::admin::auth::Admin;
 use crate::errors::ApiJson;
+use crate::errors::ApiQuery;
 use crate::errors::ApiReply;
 use crate::infra::state::AppState;
 use crate::routes;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use netauth_domain::consent::{Consent, LegalBasisRule};
@@ -137,7 +138,7 @@ pub struct Page {
 pub async fn subscribers_get(
     _: Admin,
     State(app): State<AppState>,
-    Query(q): Query<Page>,
+    ApiQuery(q): ApiQuery<Page>,
 ) -> Result<Json<Vec<Subscriber>>, ApiReply> {
     Ok(Json(app.store.list_subscribers(q.after.as_deref(), q.limit.unwrap_or(100).clamp(1, 1000)).await?))
 }
@@ -225,7 +226,7 @@ pub struct PairQuery {
 pub async fn legal_basis_delete(
     _: Admin,
     State(app): State<AppState>,
-    Query(q): Query<PairQuery>,
+    ApiQuery(q): ApiQuery<PairQuery>,
 ) -> Result<StatusCode, ApiReply> {
     if app.store.delete_legal_basis(&q.scope, &q.purpose).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -257,7 +258,7 @@ pub async fn consent_delete(
     _: Admin,
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
-    Query(q): Query<ConsentQuery>,
+    ApiQuery(q): ApiQuery<ConsentQuery>,
 ) -> Result<StatusCode, ApiReply> {
     let s = crate::camara::subscriber_by_number(&app, &msisdn).await?;
     if crate::oauth::consent::revoke(&app, &s.id, &q.client_id, &q.scope, &q.purpose).await? {

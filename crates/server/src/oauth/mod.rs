@@ -26,6 +26,19 @@ pub fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, OAuthReply> 
     Ok(Form::parse(body)?)
 }
 
+/// A body that could not be read: 413 only when it is over
+/// `server.request_body_limit`; a malformed one (bad chunked encoding, a
+/// connection cut mid-body) is the client's error, 400.
+fn body_error(r: axum::extract::rejection::BytesRejection) -> OAuthReply {
+    use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+    match r {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            OAuthError::invalid_request("the request body is too large").with_status(413).into()
+        }
+        _ => OAuthError::invalid_request("the request body could not be read").into(),
+    }
+}
+
 /// An OAuth request from an authenticated client: what every endpoint that
 /// authenticates clients starts with (token, introspection, revocation,
 /// backchannel authentication). Extracting it parses the form and runs
@@ -54,14 +67,14 @@ impl axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest
             .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
         let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
         let endpoint_url = format!("{}{}", app.issuer, path);
-        let body = axum::body::to_bytes(body, app.config.server.request_body_limit)
+        let headers = parts.headers.clone();
+        let body = axum::body::Bytes::from_request(axum::extract::Request::from_parts(parts, body), app)
             .await
-            .map_err(|_| OAuthError::invalid_request("the request body is too large").with_status(413))?;
-        let form = parse_form(&parts.headers, &body)?;
-        let addr =
-            crate::infra::client_ip::client_ip(peer, &parts.headers, &app.config.server.trusted_proxies);
+            .map_err(body_error)?;
+        let form = parse_form(&headers, &body)?;
+        let addr = crate::infra::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
         let client =
-            crate::oauth::client_auth::authenticate(app, &parts.headers, &form, addr, &endpoint_url).await?;
-        Ok(Self { form, client, endpoint_url, headers: parts.headers })
+            crate::oauth::client_auth::authenticate(app, &headers, &form, addr, &endpoint_url).await?;
+        Ok(Self { form, client, endpoint_url, headers })
     }
 }
