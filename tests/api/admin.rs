@@ -72,7 +72,9 @@ async fn admin_query_errors_are_json() {
 
 #[tokio::test]
 async fn admin_api_disabled_without_a_token() {
-    let app = spawn_with(Options { tweak: Box::new(|c| c.admin.token.clear()), ..Default::default() }).await;
+    let app =
+        spawn_with(Options { tweak: Box::new(|c| c.admin.token = Default::default()), ..Default::default() })
+            .await;
     let resp = app.http.get(app.url("/admin/v1/clients")).bearer_auth("").send().await.unwrap();
     assert_eq!(resp.status(), 404);
 }

@@ -249,7 +249,7 @@ pub mod direct {
                 if save.is_some() {
                     saved.push_str(&client.client_id);
                     saved.push('\t');
-                    saved.push_str(&secret.context("a client_secret_basic client without a secret")?);
+                    saved.push_str(secret.context("a client_secret_basic client without a secret")?.expose());
                     saved.push('\n');
                 }
                 batch.push(client);

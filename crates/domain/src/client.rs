@@ -88,7 +88,7 @@ pub struct ClientSecret {
 
 impl ClientSecret {
     /// Generates a secret; returns the plaintext (shown once) and the record.
-    pub fn generate(now: UnixTime, expires_at: Option<UnixTime>) -> (String, Self) {
+    pub fn generate(now: UnixTime, expires_at: Option<UnixTime>) -> (crate::secret::Secret, Self) {
         let plain = random_token::<32>();
         let rec = Self {
             id: random_token::<6>(),
@@ -96,7 +96,7 @@ impl ClientSecret {
             created_at: now,
             expires_at,
         };
-        (plain, rec)
+        (plain.into(), rec)
     }
 
     pub fn is_live(&self, now: UnixTime) -> bool {
@@ -216,13 +216,15 @@ mod tests {
     #[test]
     fn secret_round_trip_and_rotation() {
         let (p1, s1) = ClientSecret::generate(0, Some(100));
+        let p1 = p1.expose();
         let (p2, s2) = ClientSecret::generate(50, None);
+        let p2 = p2.expose();
         assert_eq!(p1.len(), 43, "256 bits in base64url");
         let c = client(vec![s1, s2]);
-        assert!(c.verify_secret(&p1, 99));
-        assert!(!c.verify_secret(&p1, 100), "expired secret");
-        assert!(c.verify_secret(&p2, 1000));
+        assert!(c.verify_secret(p1, 99));
+        assert!(!c.verify_secret(p1, 100), "expired secret");
+        assert!(c.verify_secret(p2, 1000));
         assert!(!c.verify_secret("nope", 10));
-        verify_secret_dummy(&p1);
+        verify_secret_dummy(p1);
     }
 }

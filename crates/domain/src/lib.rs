@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod json;
 pub mod keys;
 pub mod revocation;
+pub mod secret;
 pub mod subscriber;
 pub mod token;
 

@@ -23,7 +23,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let expected = app.config.admin.token.as_bytes();
+        let expected = app.config.admin.token.expose().as_bytes();
         if expected.is_empty() {
             return Err(ApiReply(CamaraError::not_found("the admin API is disabled (set admin.token)"))
                 .into_response());

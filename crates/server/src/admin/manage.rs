@@ -8,6 +8,7 @@ use netauth_domain::client::{
 };
 use netauth_domain::client_auth::parse_jwks;
 use netauth_domain::revocation::RevocationKind;
+use netauth_domain::secret::Secret;
 use netauth_proto::{GrantType, Scope};
 use netauth_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,8 @@ impl From<&Client> for ClientView {
 pub struct Created {
     pub client: ClientView,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<Secret>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_id: Option<String>,
 }
@@ -288,7 +290,7 @@ pub fn build_client(
     req: NewClient,
     max_ttl: i64,
     now: UnixTime,
-) -> Result<(Client, Option<String>), ManageError> {
+) -> Result<(Client, Option<Secret>), ManageError> {
     let t = now;
     let mut c = Client {
         client_id: req.client_id.unwrap_or_else(generate_client_id),

@@ -39,7 +39,7 @@ pub fn init_logging(format: LogFormat, level: &str) {
 /// Reads the master key from configuration: inline, or from a file.
 pub fn master_key_from_config(c: &Config) -> anyhow::Result<MasterKey> {
     let text = if !c.keys.master_key.is_empty() {
-        c.keys.master_key.clone()
+        c.keys.master_key.expose().to_owned()
     } else if !c.keys.master_key_file.is_empty() {
         std::fs::read_to_string(&c.keys.master_key_file)
             .with_context(|| format!("keys.master_key_file: reading {}", c.keys.master_key_file))?
@@ -261,7 +261,7 @@ async fn run_sandbox(args: SandboxArgs, log_format: Option<LogFormat>) -> anyhow
     init_logging(log_format.unwrap_or(config.log.format), &config.log.level);
     let master_b64 = crate::sandbox::load_or_create_master_key(&data_dir)?;
     let secrets = crate::sandbox::SandboxSecrets::new(&master_b64)?;
-    config.admin.token = secrets.admin_token();
+    config.admin.token = secrets.admin_token().into();
     let master = MasterKey::from_base64(&master_b64)?;
     let store = netauth_store::connect(&config.database.url, config.database.max_connections)
         .await
@@ -272,7 +272,8 @@ async fn run_sandbox(args: SandboxArgs, log_format: Option<LogFormat>) -> anyhow
     let app = crate::app::build_state(config, store, master).await?;
     let clients = crate::sandbox::load_demo_data(&app, &data_dir, &secrets).await?;
     let subscribers = crate::sandbox::load_demo_network(&app).await?;
-    let doc = crate::sandbox::describe(&app, &app.config.admin.token, &data_dir, &clients, &subscribers);
+    let doc =
+        crate::sandbox::describe(&app, app.config.admin.token.expose(), &data_dir, &clients, &subscribers);
     // It holds the demo secrets and the admin token: owner-only, like master.key.
     crate::sandbox::write_private(&data_dir.join("sandbox.json"), &serde_json::to_string_pretty(&doc)?)?;
     eprint!("{}", crate::sandbox::banner(&doc));

@@ -5,6 +5,7 @@
 //! repository root lists every key with its default; a test keeps the two in
 //! step.
 
+use netauth_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -102,7 +103,7 @@ impl Default for DatabaseConfig {
 pub struct KeysConfig {
     /// 32 bytes, base64: encrypts every private key in the database.
     /// Required by `serve`; the sandbox keeps one in its data directory.
-    pub master_key: String,
+    pub master_key: Secret,
     /// Alternatively, a file holding the master key.
     pub master_key_file: String,
     /// After `keys rotate`, how long new keys are published before they sign.
@@ -116,7 +117,7 @@ pub struct KeysConfig {
 impl Default for KeysConfig {
     fn default() -> Self {
         Self {
-            master_key: String::new(),
+            master_key: Secret::default(),
             master_key_file: String::new(),
             rotation_delay_secs: 3600,
             reload_interval_secs: 60,
@@ -193,7 +194,7 @@ impl Default for ClientAuthConfig {
 pub struct AdminConfig {
     /// Bearer token for `/admin/v1`; the admin API is off when empty. At
     /// least 256 bits of entropy (`openssl rand -base64 32`).
-    pub token: String,
+    pub token: Secret,
     /// Wrong admin tokens allowed per source address (an IPv6 /64) per
     /// minute (per node); past that, 429 whatever the address presents.
     pub max_failures_per_address: u32,
@@ -201,7 +202,7 @@ pub struct AdminConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { token: String::new(), max_failures_per_address: 10 }
+        Self { token: Secret::default(), max_failures_per_address: 10 }
     }
 }
 
@@ -388,7 +389,9 @@ impl Config {
         if self.sync.revocation_interval_ms == 0 || self.sync.janitor_interval_secs == 0 {
             return bad("sync", "intervals must be positive");
         }
-        if !self.admin.token.is_empty() && estimated_entropy_bits(&self.admin.token) < ADMIN_TOKEN_MIN_BITS {
+        if !self.admin.token.is_empty()
+            && estimated_entropy_bits(self.admin.token.expose()) < ADMIN_TOKEN_MIN_BITS
+        {
             return bad(
                 "admin.token",
                 "must carry at least 256 bits of entropy (for example `openssl rand -base64 32`), \
