@@ -15,6 +15,7 @@ mod ciba;
 mod cli;
 mod client_auth;
 mod client_credentials;
+mod contracts;
 mod discovery;
 mod everywhere;
 mod helpers;
