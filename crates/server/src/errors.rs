@@ -1,15 +1,23 @@
 //! Where each error type belongs:
 //!
-//! - OAuth and OIDC endpoints (`/token`, `/introspect`, `/revoke`, later
-//!   `/bc-authorize`): [`OAuthReply`], wrapping [`netauth_proto::OAuthError`].
-//!   RFC 6749 §5.2 JSON, `Cache-Control: no-store`, and `WWW-Authenticate` on
-//!   401 with the scheme the client tried.
-//! - Resource APIs and the admin API: [`ApiReply`], wrapping
-//!   [`netauth_proto::CamaraError`]: `{status, code, message}`.
+//! - OAuth and OIDC endpoints (`/token`, `/bc-authorize`, `/introspect`,
+//!   `/revoke`, and the JSON side of `/authorize`): [`OAuthReply`], wrapping
+//!   [`netauth_proto::OAuthError`]. RFC 6749 §5.2 JSON, `Cache-Control:
+//!   no-store`, and `WWW-Authenticate` on 401 with the scheme the client tried.
+//! - Resource APIs (`camara/`), the admin API (`admin/`) and the sandbox JSON
+//!   API: [`ApiReply`], wrapping [`netauth_proto::CamaraError`]:
+//!   `{status, code, message}`; their JSON bodies are read with [`ApiJson`],
+//!   so a malformed body is a CAMARA 400, never axum's plain text.
+//! - Pages a browser looks at (`pages/`, `sandbox/pages/`):
+//!   `crate::pages::PageError`, an HTML page in the site's look.
+//! - Domain and Store errors (`OAuthError` from the policy and decision
+//!   functions, `StoreError`, `ManageError`) are converted into one of the
+//!   three above by `From` impls at the edge; handlers only use `?`.
 //! - Internal failures are logged here with their details and leave as a
-//!   generic `server_error` / `INTERNAL`.
+//!   generic `server_error` / `temporarily_unavailable` / `UNAVAILABLE`.
 //!
-//! Nothing else builds an error body.
+//! Nothing else builds an error body; the snapshot tests in
+//! tests/api/contracts.rs hold the bodies still.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
