@@ -1,5 +1,11 @@
-//! CIBA authentication requests (OpenID CIBA Core 1.0) and the prompts a
-//! subscriber answers on the handset.
+//! CIBA authentication requests (OpenID CIBA Core 1.0), the prompts a
+//! subscriber answers on the handset, and refresh tokens (RFC 6749 §6), with
+//! the rules of their state changes: which status may follow which
+//! ([`CibaStatus::can_become`], [`PromptStatus::can_become`]), when a prompt
+//! may be answered ([`Prompt::answer`]) and a refresh token rotated
+//! ([`RefreshTokenRecord::rotate`]). The Store enforces the same conditions
+//! atomically in its `UPDATE … WHERE`, and applies these functions to the
+//! stored document.
 
 use crate::UnixTime;
 use serde::{Deserialize, Serialize};
@@ -35,6 +41,28 @@ impl CibaStatus {
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Pending, Self::Approved, Self::Denied, Self::Consumed].into_iter().find(|x| x.as_str() == s)
     }
+
+    /// The lifecycle: a pending request is approved or denied (the
+    /// subscriber's decision); an approved one is consumed once, when tokens
+    /// are issued. Denied and consumed are final, and nothing skips a step
+    /// (`pending → consumed` would issue tokens without approval).
+    pub const fn can_become(self, to: Self) -> bool {
+        matches!(
+            (self, to),
+            (Self::Pending, Self::Approved)
+                | (Self::Pending, Self::Denied)
+                | (Self::Approved, Self::Consumed)
+        )
+    }
+}
+
+/// A state change its lifecycle does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{what} cannot go from {from} to {to}")]
+pub struct IllegalTransition {
+    pub what: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
 }
 
 /// One backchannel authentication request.
@@ -73,6 +101,28 @@ pub struct CibaRequest {
     pub notify_auth_req_id: Option<String>,
 }
 
+impl CibaRequest {
+    /// Moves the request to `to` if [`CibaStatus::can_become`] allows it.
+    pub fn transition(&mut self, to: CibaStatus) -> Result<(), IllegalTransition> {
+        if !self.status.can_become(to) {
+            return Err(IllegalTransition {
+                what: "CIBA request",
+                from: self.status.as_str(),
+                to: to.as_str(),
+            });
+        }
+        self.status = to;
+        Ok(())
+    }
+
+    /// Records a poll at `at` (milliseconds) and the interval the client must
+    /// keep from now on.
+    pub fn record_poll(&mut self, at: i64, interval: i64) {
+        self.last_polled_at = Some(at);
+        self.interval = interval;
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PromptStatus {
@@ -93,6 +143,12 @@ impl PromptStatus {
     }
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Pending, Self::Approved, Self::Denied, Self::Expired].into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Only a pending prompt changes, once: answered (approved or denied) or
+    /// lapsed; every other status is final.
+    pub const fn can_become(self, to: Self) -> bool {
+        matches!((self, to), (Self::Pending, Self::Approved | Self::Denied | Self::Expired))
     }
 }
 
@@ -117,6 +173,29 @@ pub struct Prompt {
     pub expires_at: UnixTime,
 }
 
+impl Prompt {
+    /// The status an answer moves a prompt to.
+    pub const fn answer_status(approve: bool) -> PromptStatus {
+        if approve { PromptStatus::Approved } else { PromptStatus::Denied }
+    }
+
+    /// Whether the subscriber may still answer at `now`: pending and unexpired.
+    pub fn is_open(&self, now: UnixTime) -> bool {
+        self.status == PromptStatus::Pending && self.expires_at > now
+    }
+
+    /// The subscriber's answer at `now`, if the prompt [is open](Self::is_open).
+    pub fn answer(&mut self, approve: bool, now: UnixTime) -> Result<(), IllegalTransition> {
+        let to = Self::answer_status(approve);
+        if !self.is_open(now) || !self.status.can_become(to) {
+            let from = if self.expires_at <= now { "expired" } else { self.status.as_str() };
+            return Err(IllegalTransition { what: "prompt", from, to: to.as_str() });
+        }
+        self.status = to;
+        Ok(())
+    }
+}
+
 /// A refresh token as stored (only its hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshTokenRecord {
@@ -137,4 +216,104 @@ pub struct RefreshTokenRecord {
     /// Set when it was exchanged for a new one.
     pub rotated_at: Option<UnixTime>,
     pub revoked: bool,
+}
+
+impl RefreshTokenRecord {
+    /// A refresh token is exchanged at most once, and never after revocation.
+    pub fn can_rotate(&self) -> bool {
+        self.rotated_at.is_none() && !self.revoked
+    }
+
+    /// Marks it exchanged at `now`, if [`Self::can_rotate`].
+    pub fn rotate(&mut self, now: UnixTime) -> Result<(), IllegalTransition> {
+        if !self.can_rotate() {
+            let from = if self.revoked { "revoked" } else { "rotated" };
+            return Err(IllegalTransition { what: "refresh token", from, to: "rotated" });
+        }
+        self.rotated_at = Some(now);
+        Ok(())
+    }
+
+    /// Revokes it (a revoked token stays revoked).
+    pub fn revoke(&mut self) {
+        self.revoked = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CIBA: [CibaStatus; 4] =
+        [CibaStatus::Pending, CibaStatus::Approved, CibaStatus::Denied, CibaStatus::Consumed];
+
+    #[test]
+    fn ciba_lifecycle() {
+        let allowed: Vec<_> = CIBA
+            .iter()
+            .flat_map(|&a| CIBA.iter().map(move |&b| (a, b)))
+            .filter(|(a, b)| a.can_become(*b))
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                (CibaStatus::Pending, CibaStatus::Approved),
+                (CibaStatus::Pending, CibaStatus::Denied),
+                (CibaStatus::Approved, CibaStatus::Consumed)
+            ]
+        );
+    }
+
+    fn prompt(status: PromptStatus, expires_at: UnixTime) -> Prompt {
+        Prompt {
+            id: "p".into(),
+            subscriber_id: "s".into(),
+            kind: "ciba_consent".into(),
+            reference: "r".into(),
+            client_id: "c".into(),
+            client_name: "C".into(),
+            purpose: None,
+            scopes: vec![],
+            status,
+            created_at: 0,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn only_an_open_prompt_is_answered() {
+        let mut p = prompt(PromptStatus::Pending, 100);
+        assert_eq!(p.answer(true, 99), Ok(()));
+        assert_eq!(p.status, PromptStatus::Approved);
+        assert!(p.answer(false, 99).is_err(), "answered twice");
+        assert!(prompt(PromptStatus::Pending, 100).answer(false, 100).is_err(), "expired");
+        let mut p = prompt(PromptStatus::Pending, 100);
+        assert_eq!(p.answer(false, 0), Ok(()));
+        assert_eq!(p.status, PromptStatus::Denied);
+        assert!(!PromptStatus::Denied.can_become(PromptStatus::Approved));
+    }
+
+    #[test]
+    fn refresh_token_rotates_once_and_never_when_revoked() {
+        let mut r = RefreshTokenRecord {
+            token_hash: "h".into(),
+            family_id: "f".into(),
+            client_id: "c".into(),
+            subscriber_id: "s".into(),
+            scope: "openid".into(),
+            purpose: None,
+            amr: vec![],
+            created_at: 0,
+            expires_at: 100,
+            rotated_at: None,
+            revoked: false,
+        };
+        let mut revoked = r.clone();
+        assert_eq!(r.rotate(5), Ok(()));
+        assert_eq!(r.rotated_at, Some(5));
+        assert!(r.rotate(6).is_err());
+        assert_eq!(r.rotated_at, Some(5));
+        revoked.revoke();
+        assert!(revoked.rotate(5).is_err());
+    }
 }

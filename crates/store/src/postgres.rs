@@ -3,11 +3,6 @@
 //! The migrations take PostgreSQL's advisory lock (sqlx does this), so nodes
 //! starting together apply them once.
 
-#![allow(
-    clippy::indexing_slicing,
-    reason = "impl_store! expands here; the split by aggregate removes these (issue 7)"
-)]
-
 use crate::Result;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
@@ -42,13 +37,17 @@ impl PgStore {
     }
 }
 
-/// Serialises `insert_ciba_request`s of one subscriber until commit, so two
-/// cannot both count the same pending prompts and exceed the bound (under
-/// READ COMMITTED neither would see the other's uncommitted prompt). A
-/// transaction-scoped advisory lock on (a class number of netauth's, hash of
-/// the subscriber id): the two-key space is separate from sqlx's migration
-/// lock, which uses one 64-bit key.
-/// A hash collision only makes two subscribers' requests wait for each other.
-const LOCK_PENDING_PROMPTS: Option<&str> = Some("SELECT pg_advisory_xact_lock(1851880001, hashtext($1))");
+impl crate::backend::Backend for PgStore {
+    const NAME: &'static str = "postgres";
+    /// Serialises `insert_ciba_request`s of one subscriber until commit, so
+    /// two cannot both count the same pending prompts and exceed the bound
+    /// (under READ COMMITTED neither would see the other's uncommitted
+    /// prompt). A transaction-scoped advisory lock on (a class number of
+    /// netauth's, hash of the subscriber id): the two-key space is separate
+    /// from sqlx's migration lock, which uses one 64-bit key.
+    /// A hash collision only makes two subscribers' requests wait for each other.
+    const LOCK_PENDING_PROMPTS: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(1851880001, hashtext($1))");
+}
 
-crate::sql::impl_store!(PgStore, sqlx::Postgres, "postgres", LOCK_PENDING_PROMPTS);
+crate::impl_aggregates!(PgStore, sqlx::Postgres);

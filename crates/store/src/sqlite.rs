@@ -5,11 +5,6 @@
 //! commits, which WAL keeps consistent), and a 5 s busy timeout so concurrent
 //! writers from the pool queue up instead of failing with `SQLITE_BUSY`.
 
-#![allow(
-    clippy::indexing_slicing,
-    reason = "impl_store! expands here; the split by aggregate removes these (issue 7)"
-)]
-
 use crate::{Result, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -82,12 +77,15 @@ fn is_in_memory(url: &str) -> bool {
     path.ends_with(":memory:") || params.split('&').any(|p| p == "mode=memory")
 }
 
-/// Nothing to add: `insert_ciba_request` writes before it counts, and on
-/// SQLite the first write takes the database's single write lock until
-/// commit, which serialises those transactions already.
-const LOCK_PENDING_PROMPTS: Option<&str> = None;
+impl crate::backend::Backend for SqliteStore {
+    const NAME: &'static str = "sqlite";
+    /// Nothing to add: `insert_ciba_request` writes before it counts, and on
+    /// SQLite the first write takes the database's single write lock until
+    /// commit, which serialises those transactions already.
+    const LOCK_PENDING_PROMPTS: Option<&'static str> = None;
+}
 
-crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite", LOCK_PENDING_PROMPTS);
+crate::impl_aggregates!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {
