@@ -11,12 +11,6 @@
 //! `retires_at` = that instant and `expires_at` = `retires_at` plus the longest
 //! lifetime of anything it signed, and stays published until then.
 
-#![allow(
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    reason = "being split by aggregate; the split removes these (issue 7)"
-)]
-
 use crate::UnixTime;
 use crate::client::SigningAlg;
 use crate::crypto::{b64url, random_bytes, sha256};
@@ -29,7 +23,9 @@ use aws_lc_rs::signature::{
     RsaKeyPair,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+
+mod ring;
+pub use ring::KeyRing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -148,6 +144,7 @@ impl MasterKey {
 
 /// nonce ‖ ciphertext ‖ tag. GCM-SIV keeps a repeated random nonce from
 /// being catastrophic, which matters at the token volumes a sealing key sees.
+#[allow(clippy::expect_used, reason = "AES-GCM-SIV fails only on oversized input, and tokens are small")]
 pub(crate) fn seal_with(key: &LessSafeKey, aad: &[u8], plain: &[u8]) -> Vec<u8> {
     let nonce_bytes = random_bytes::<12>();
     let mut out = Vec::with_capacity(12 + plain.len() + 16);
@@ -230,8 +227,9 @@ impl SigningKey {
         match self {
             Self::Es256(k) => {
                 let p = k.public_key().as_ref();
-                // Uncompressed SEC1 point: 0x04 ‖ x ‖ y.
-                serde_json::json!({"crv": "P-256", "kty": "EC", "x": b64url(&p[1..33]), "y": b64url(&p[33..65])})
+                // Uncompressed SEC1 point: 0x04 ‖ x ‖ y; P-256 makes it 65 bytes.
+                let (x, y) = (p.get(1..33).unwrap_or_default(), p.get(33..65).unwrap_or_default());
+                serde_json::json!({"crv": "P-256", "kty": "EC", "x": b64url(x), "y": b64url(y)})
             }
             Self::Rsa(k, _) => {
                 let p = k.public_key();
@@ -248,6 +246,10 @@ impl SigningKey {
     }
 
     /// Signs `msg` (the JWS signing input).
+    #[allow(
+        clippy::expect_used,
+        reason = "signing with a valid key pair cannot fail; no client input is involved"
+    )]
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
         let rng = SystemRandom::new();
         match self {
@@ -267,10 +269,10 @@ impl SigningKey {
     pub fn sign_jwt(&self, kid: Option<&str>, typ: Option<&str>, claims: &serde_json::Value) -> String {
         let mut header = serde_json::json!({"alg": self.alg().as_str()});
         if let Some(k) = kid {
-            header["kid"] = k.into();
+            crate::json::set(&mut header, "kid", k);
         }
         if let Some(t) = typ {
-            header["typ"] = t.into();
+            crate::json::set(&mut header, "typ", t);
         }
         let mut input = b64url(header.to_string().as_bytes());
         input.push('.');
@@ -311,9 +313,9 @@ pub fn new_signing_key(
     let (key, der) = SigningKey::generate(alg)?;
     let mut jwk = key.public_jwk_members();
     let kid = jwk_thumbprint(&jwk);
-    jwk["kid"] = kid.clone().into();
-    jwk["use"] = "sig".into();
-    jwk["alg"] = alg.as_str().into();
+    crate::json::set(&mut jwk, "kid", kid.clone());
+    crate::json::set(&mut jwk, "use", "sig");
+    crate::json::set(&mut jwk, "alg", alg.as_str());
     Ok(StoredKey {
         encrypted: master.seal(&kid, &der),
         kid,
@@ -384,151 +386,9 @@ pub fn initial_keys(master: &MasterKey, now: UnixTime) -> Result<Vec<StoredKey>,
     Ok(v)
 }
 
-/// When a key may be used: from `active_from` until `retires_at`.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    active_from: UnixTime,
-    retires_at: Option<UnixTime>,
-}
-
-impl Window {
-    fn covers(&self, now: UnixTime) -> bool {
-        self.active_from <= now && self.retires_at.is_none_or(|r| now < r)
-    }
-}
-
-/// A key with the window it may be used in.
-type Scheduled<T> = (Window, T);
-
-/// Of keys with windows, the one to use at `now`: the newest covering it;
-/// failing that (a gap between reloads), the newest already active.
-fn pick<T>(keys: &[Scheduled<T>], now: UnixTime) -> Option<&T> {
-    // Ties on `active_from` (a rotation in the same second as the previous
-    // activation) go to the key not scheduled to retire: the newer one.
-    let newest = |(w, _): &&Scheduled<T>| (w.active_from, w.retires_at.is_none());
-    keys.iter()
-        .filter(|(w, _)| w.covers(now))
-        .max_by_key(newest)
-        .or_else(|| keys.iter().filter(|(w, _)| w.active_from <= now).max_by_key(newest))
-        .or_else(|| keys.iter().min_by_key(|(w, _)| w.active_from))
-        .map(|(_, k)| k)
-}
-
-/// The keys of an installation, decrypted, as every node holds them in
-/// memory. Built from the Store's rows; rebuilt when they change.
-///
-/// It holds the keys scheduled to start signing too, and picks by time at
-/// each use, so every node switches at `active_from` exactly, not at its next
-/// reload.
-pub struct KeyRing {
-    signing: HashMap<SigningAlg, Vec<Scheduled<(String, SigningKey)>>>,
-    sealing_schedule: Vec<Scheduled<String>>,
-    sealing: HashMap<String, LessSafeKey>,
-    jwks: serde_json::Value,
-    built_at: UnixTime,
-    /// The rows it was built from, to tell whether a reload changed anything.
-    pub fingerprint: Vec<(String, UnixTime, Option<UnixTime>)>,
-}
-
-impl KeyRing {
-    pub fn build(master: &MasterKey, keys: &[StoredKey], now: UnixTime) -> Result<Self, KeyError> {
-        let mut signing: HashMap<SigningAlg, Vec<Scheduled<(String, SigningKey)>>> = HashMap::new();
-        let mut sealing = HashMap::new();
-        let mut sealing_schedule = Vec::new();
-        let mut published = Vec::new();
-        for k in keys {
-            if k.expires_at.is_some_and(|e| e <= now) {
-                continue;
-            }
-            let window = Window { active_from: k.active_from, retires_at: k.retires_at };
-            match k.key_use {
-                KeyUse::Sig => {
-                    if let Some(j) = &k.public_jwk {
-                        published.push(j.clone());
-                    }
-                    let Some(alg) = SigningAlg::parse(&k.alg) else { continue };
-                    // Retired keys sign nothing again: only their public half is needed.
-                    if k.retires_at.is_some_and(|r| r <= now) {
-                        continue;
-                    }
-                    let der = master.open(&k.kid, &k.encrypted)?;
-                    let key = SigningKey::from_pkcs8(alg, &der)
-                        .ok_or_else(|| KeyError::Malformed(k.kid.clone()))?;
-                    signing.entry(alg).or_default().push((window, (k.kid.clone(), key)));
-                }
-                KeyUse::Seal => {
-                    // Every live sealing key can open tokens, including one not
-                    // yet in use (another node may already have switched).
-                    let secret = master.open(&k.kid, &k.encrypted)?;
-                    let unbound = UnboundKey::new(&AES_256_GCM_SIV, &secret)
-                        .map_err(|_| KeyError::Malformed(k.kid.clone()))?;
-                    sealing.insert(k.kid.clone(), LessSafeKey::new(unbound));
-                    sealing_schedule.push((window, k.kid.clone()));
-                }
-            }
-        }
-        if pick(&sealing_schedule, now).is_none() {
-            return Err(KeyError::NoActiveKey("sealing"));
-        }
-        if signing.get(&SigningAlg::ES256).is_none_or(|v| v.is_empty()) {
-            return Err(KeyError::NoActiveKey("ES256 signing"));
-        }
-        let mut fingerprint: Vec<_> =
-            keys.iter().map(|k| (k.kid.clone(), k.active_from, k.retires_at)).collect();
-        fingerprint.sort();
-        Ok(Self {
-            signing,
-            sealing_schedule,
-            sealing,
-            jwks: serde_json::json!({ "keys": published }),
-            built_at: now,
-            fingerprint,
-        })
-    }
-
-    /// The JWK Set `/jwks` serves.
-    pub fn jwks(&self) -> &serde_json::Value {
-        &self.jwks
-    }
-
-    /// The key that signs with `alg` at `now`, falling back to ES256.
-    pub fn signer_at(&self, alg: SigningAlg, now: UnixTime) -> (&str, &SigningKey) {
-        let keys = self
-            .signing
-            .get(&alg)
-            .filter(|v| !v.is_empty())
-            .or_else(|| self.signing.get(&SigningAlg::ES256))
-            .expect("KeyRing::build guarantees an ES256 key");
-        let (kid, key) = pick(keys, now).expect("a non-empty list has a pick");
-        (kid, key)
-    }
-
-    /// The key that signs with `alg` at the time the ring was built.
-    pub fn signer(&self, alg: SigningAlg) -> (&str, &SigningKey) {
-        self.signer_at(alg, self.built_at)
-    }
-
-    pub fn signing_algs(&self) -> Vec<SigningAlg> {
-        SigningAlg::ALL.into_iter().filter(|a| self.signing.get(a).is_some_and(|v| !v.is_empty())).collect()
-    }
-
-    pub(crate) fn sealing_key(&self, now: UnixTime) -> (&str, &LessSafeKey) {
-        let kid = pick(&self.sealing_schedule, now).expect("KeyRing::build guarantees a sealing key");
-        (kid, &self.sealing[kid])
-    }
-
-    pub(crate) fn opening_key(&self, kid: &str) -> Option<&LessSafeKey> {
-        self.sealing.get(kid)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn master() -> MasterKey {
-        MasterKey::from_base64(&MasterKey::generate_base64()).unwrap()
-    }
 
     #[test]
     fn thumbprint_matches_rfc7638_example() {
@@ -541,72 +401,5 @@ mod tests {
             "kid": "2011-04-29"
         });
         assert_eq!(jwk_thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-    }
-
-    #[test]
-    fn keyring_signs_and_publishes() {
-        let m = master();
-        let keys = initial_keys(&m, 100).unwrap();
-        let ring = KeyRing::build(&m, &keys, 100).unwrap();
-        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 4);
-        for alg in SigningAlg::ALL {
-            let (kid, k) = ring.signer(alg);
-            assert_eq!(k.alg(), alg);
-            let jwt = k.sign_jwt(Some(kid), None, &serde_json::json!({"a": 1}));
-            assert_eq!(jwt.split('.').count(), 3);
-        }
-    }
-
-    #[test]
-    fn same_second_rotation_switches_to_the_newest_keys() {
-        let m = master();
-        let mut keys = initial_keys(&m, 0).unwrap();
-        for delay in [3600, 0] {
-            let plan = plan_rotation(&m, &keys, 0, delay, 7200).unwrap();
-            for (kid, r, e) in &plan.retire {
-                let k = keys.iter_mut().find(|k| &k.kid == kid).unwrap();
-                k.retires_at = Some(*r);
-                k.expires_at = Some(*e);
-            }
-            keys.extend(plan.new_keys);
-        }
-        let newest_seal = keys.iter().rev().find(|k| k.key_use == KeyUse::Seal).unwrap().kid.clone();
-        let ring = KeyRing::build(&m, &keys, 0).unwrap();
-        assert_eq!(ring.sealing_key(0).0, newest_seal);
-    }
-
-    #[test]
-    fn wrong_master_key_fails() {
-        let keys = initial_keys(&master(), 100).unwrap();
-        assert!(matches!(KeyRing::build(&master(), &keys, 100), Err(KeyError::Decrypt(_))));
-    }
-
-    #[test]
-    fn rotation_publishes_first_then_switches() {
-        let m = master();
-        let mut keys = initial_keys(&m, 0).unwrap();
-        let old_kid = KeyRing::build(&m, &keys, 0).unwrap().signer(SigningAlg::ES256).0.to_owned();
-        let plan = plan_rotation(&m, &keys, 10, 60, 3600).unwrap();
-        for (kid, r, e) in &plan.retire {
-            let k = keys.iter_mut().find(|k| &k.kid == kid).unwrap();
-            k.retires_at = Some(*r);
-            k.expires_at = Some(*e);
-        }
-        keys.extend(plan.new_keys);
-        // Before the delay: both published, the old one signs.
-        let ring = KeyRing::build(&m, &keys, 20).unwrap();
-        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 8);
-        assert_eq!(ring.signer(SigningAlg::ES256).0, old_kid);
-        // After it: the new one signs, the old one is still published.
-        let ring = KeyRing::build(&m, &keys, 71).unwrap();
-        assert_ne!(ring.signer(SigningAlg::ES256).0, old_kid);
-        // A ring built before the switch switches on time, without a reload.
-        let early = KeyRing::build(&m, &keys, 20).unwrap();
-        assert_eq!(early.signer_at(SigningAlg::ES256, 69).0, old_kid);
-        assert_eq!(early.signer_at(SigningAlg::ES256, 70).0, ring.signer(SigningAlg::ES256).0);
-        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 8);
-        // After the old one's tokens have expired: only the new ones.
-        let ring = KeyRing::build(&m, &keys, 70 + 3600).unwrap();
-        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 4);
     }
 }
