@@ -271,6 +271,25 @@ pub fn verify_request_object(
     Ok(VerifiedAssertion { jti: jti(&claims)?, exp, claims })
 }
 
+/// A request object at the authorization endpoint (RFC 9101, CAMARA
+/// profile §1.4): signed by the client, `iss` = client_id, `aud` one of
+/// `audiences`, and `iss`, `aud`, `iat`, `exp` and `jti` present; lifetime
+/// at most 300 s, `iat` not in the future. Unlike CIBA's, `nbf` is not
+/// required (checked when present).
+pub fn verify_authorization_request_object(
+    jwt: &str,
+    client: &Client,
+    jwks: &JwkSet,
+    audiences: &[&str],
+    now: UnixTime,
+    skew: i64,
+) -> Result<VerifiedAssertion, AssertionError> {
+    let claims = verified_from(jwt, client, jwks, audiences)?;
+    num(&claims, "iat")?;
+    let exp = check_times(&claims, now, skew, MAX_ASSERTION_LIFETIME)?;
+    Ok(VerifiedAssertion { jti: jti(&claims)?, exp, claims })
+}
+
 /// The application JWT of seed 002: RS256 (or any algorithm the registered key
 /// pins), `application_id` = client_id, `iat`, `jti`, `exp` at most 24 h ahead.
 pub fn verify_app_jwt(

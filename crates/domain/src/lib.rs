@@ -2,6 +2,7 @@
 //! revocation. Pure logic: time is passed in (`now`, Unix seconds), randomness
 //! comes from the OS generator, and nothing here does IO.
 
+pub mod authorize;
 pub mod ciba;
 pub mod client;
 pub mod client_auth;

@@ -29,6 +29,8 @@ const SEEDS: &[&str] = &[
     "grant_type=urn:openid:params:grant-type:ciba&auth_req_id=abc",
     "dpv:FraudPreventionAndDetection#sim-swap",
     "openid dpv:A sim-swap:check",
+    "response_type=code&client_id=a&prompt=login+consent&max_age=0&code_challenge_method=S256",
+    r#"{"id_token":{"phone_number":{"essential":true}}}"#,
 ];
 const ALPHABET: &[u8] = b"tel:ipport[]+0123456789.:#%&=_- dpvA\"\\\x00\xff\xc3\xa9/?";
 
@@ -69,6 +71,10 @@ fn parsers_never_panic() {
         let _ = purpose::normalise(None, Some(&s));
         if let Ok(f) = Form::parse(&input) {
             let _ = TokenRequest::parse(&f, &GrantType::ALL);
+            let _ = crate::AuthorizationParams::from_form(&f).validate();
         }
+        let _ = crate::PromptSet::parse(Some(&s));
+        let _ = crate::ClaimsRequest::parse(&s);
+        let _ = crate::CodeChallenge::parse(&s, Some("S256"));
     }
 }

@@ -44,6 +44,8 @@ impl GrantType {
 pub enum TokenRequest {
     /// RFC 6749 §4.4.2.
     ClientCredentials { scope: Option<ScopeSet> },
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.5's `code_verifier`.
+    AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
     /// CIBA Core §10.1.
     Ciba { auth_req_id: String },
     /// RFC 6749 §6.
@@ -66,6 +68,11 @@ impl TokenRequest {
                 let scope = form.get("scope").map(ScopeSet::parse).transpose()?;
                 Ok(Self::ClientCredentials { scope })
             }
+            GrantType::AuthorizationCode => Ok(Self::AuthorizationCode {
+                code: form.require("code")?.to_owned(),
+                redirect_uri: form.get("redirect_uri").map(str::to_owned),
+                code_verifier: form.get("code_verifier").map(str::to_owned),
+            }),
             GrantType::Ciba => Ok(Self::Ciba { auth_req_id: form.require("auth_req_id")?.to_owned() }),
             GrantType::RefreshToken => Ok(Self::RefreshToken {
                 refresh_token: form.require("refresh_token")?.to_owned(),
@@ -81,6 +88,7 @@ impl TokenRequest {
     pub fn grant_type(&self) -> GrantType {
         match self {
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             Self::Ciba { .. } => GrantType::Ciba,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
         }
@@ -103,6 +111,22 @@ mod tests {
         let f = Form::parse(b"scope=a").unwrap();
         let e = TokenRequest::parse(&f, &GrantType::ALL).unwrap_err();
         assert_eq!(e.code, OAuthErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn authorization_code_needs_the_code() {
+        let f = Form::parse(b"grant_type=authorization_code&redirect_uri=x").unwrap();
+        let e = TokenRequest::parse(&f, &GrantType::ALL).unwrap_err();
+        assert_eq!(e.code, OAuthErrorCode::InvalidRequest);
+        let f = Form::parse(b"grant_type=authorization_code&code=c&code_verifier=v").unwrap();
+        assert_eq!(
+            TokenRequest::parse(&f, &GrantType::ALL).unwrap(),
+            TokenRequest::AuthorizationCode {
+                code: "c".into(),
+                redirect_uri: None,
+                code_verifier: Some("v".into())
+            }
+        );
     }
 
     #[test]

@@ -74,6 +74,15 @@ async fn token(app: &AppState, req: ClientRequest) -> Result<Response, OAuthRepl
     }
     let resp = match request {
         TokenRequest::ClientCredentials { scope } => issue_client_credentials(app, &client, scope)?,
+        // Not in IMPLEMENTED_GRANTS yet, so never parsed: the flow that
+        // issues codes lands next.
+        TokenRequest::AuthorizationCode { .. } => {
+            return Err(OAuthError::new(
+                netauth_proto::OAuthErrorCode::UnsupportedGrantType,
+                "grant_type `authorization_code` is not supported",
+            )
+            .into());
+        }
         TokenRequest::Ciba { auth_req_id } => crate::oauth::ciba::poll(app, &client, &auth_req_id).await?,
         TokenRequest::RefreshToken { refresh_token, scope } => {
             refresh(app, &client, &refresh_token, scope).await?
