@@ -5,7 +5,7 @@
 //! wap) and the language of `ui_locales` become [`Display`] and [`Lang`];
 //! `wap` pages carry no stylesheet, so every page must read as plain HTML.
 
-use super::site::PageSite;
+use super::site::{Frame, PageSite};
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -86,15 +86,6 @@ impl Display {
             Display::Wap => "wap",
         }
     }
-}
-
-/// What surrounds a page's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Frame {
-    /// A plain sheet: production pages (login, consent).
-    Sheet,
-    /// A phone mock-up: the sandbox's handset simulator and its settings.
-    Phone,
 }
 
 /// What the base layout needs from every page. Built from the site

@@ -46,6 +46,6 @@ pub mod site;
 
 pub use form::Form;
 pub use headers::site_router;
-pub use layout::{Display, Frame, Lang, Layout, PageError, PageResult, render, see_other};
+pub use layout::{Display, Lang, Layout, PageError, PageResult, render, see_other};
 pub use session::{CSRF_FIELD, CsrfNonce, CsrfRefusal, Session, refuse_cross_site, with_cookie};
-pub use site::{PageSite, SameSite};
+pub use site::{Frame, PageSite, SameSite};

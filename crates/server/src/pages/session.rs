@@ -246,7 +246,7 @@ pub fn refuse_cross_site(headers: &HeaderMap) -> Result<(), PageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pages::layout::Frame;
+    use crate::pages::site::Frame;
     use crate::pages::site::SameSite;
 
     const A: PageSite = PageSite {

@@ -17,9 +17,16 @@
 //! };
 //! ```
 
-use super::layout::Frame;
-
 /// The cookie's `SameSite` attribute (RFC 6265bis 5.4.7).
+/// What surrounds a page's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// A plain sheet: production pages (login, consent).
+    Sheet,
+    /// A phone mock-up: the sandbox's handset simulator and its settings.
+    Phone,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
     /// Sent only on requests started by our own pages: for pages a person
