@@ -120,12 +120,12 @@ start_postgres() {
     log "PostgreSQL on port $PGTMP_PORT (postmaster $PG_PID)"
 }
 
-# start_netauth NAME BACKEND: a fresh sandbox (new data directory, and for
-# postgres a new cluster). Sets SERVER_PID, DB_PID (postgres) and TARGET
+# start_netauth NAME BACKEND [BINARY]: a fresh sandbox (new data directory,
+# and for postgres a new cluster), run from BINARY ($NETAUTH_BIN by default). Sets SERVER_PID, DB_PID (postgres) and TARGET
 # (the load generator's target file), all named after NAME too:
 # PID_<NAME>, DBPID_<NAME>, TARGET_<NAME>.
 start_netauth() {
-    local name="$1" backend="$2" port dir args=()
+    local name="$1" backend="$2" bin="${3:-$NETAUTH_BIN}" port dir args=()
     port="$(free_port)"
     dir="$WORK/$name"
     rm -rf "$dir"
@@ -139,7 +139,7 @@ start_netauth() {
         DB_URL="$PG_URL"
     fi
     log "starting netauth ($name, $backend) on 127.0.0.1:$port"
-    "${NICE[@]}" "$NETAUTH_BIN" sandbox --listen "127.0.0.1:$port" --data-dir "$dir/data" "${args[@]}" \
+    "${NICE[@]}" "$bin" sandbox --listen "127.0.0.1:$port" --data-dir "$dir/data" "${args[@]}" \
         >"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
