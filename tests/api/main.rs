@@ -18,6 +18,7 @@ mod client_credentials;
 mod contracts;
 mod discovery;
 mod everywhere;
+mod flows;
 mod helpers;
 mod network;
 mod ops;

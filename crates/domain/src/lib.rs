@@ -8,6 +8,7 @@ pub mod client;
 pub mod client_auth;
 pub mod consent;
 pub mod crypto;
+pub mod flows;
 pub mod json;
 pub mod keys;
 pub mod revocation;

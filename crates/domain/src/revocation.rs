@@ -25,6 +25,10 @@ pub enum RevocationKind {
     /// Every token of one client about one subscriber issued before
     /// `issued_before` (consent revoked). Value: `subject_key(client, sub)`.
     Subject,
+    /// Not a revocation: the operator changed the legal-basis rules, and
+    /// every node drops its cached copy (the log is how changes reach all
+    /// nodes). Matches no token. Value: empty.
+    LegalBases,
 }
 
 /// The value of a `Subject` revocation.
@@ -39,6 +43,7 @@ impl RevocationKind {
             Self::Grant => "grant",
             Self::Client => "client",
             Self::Subject => "subject",
+            Self::LegalBases => "legal_bases",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -47,6 +52,7 @@ impl RevocationKind {
             "grant" => Some(Self::Grant),
             "client" => Some(Self::Client),
             "subject" => Some(Self::Subject),
+            "legal_bases" => Some(Self::LegalBases),
             _ => None,
         }
     }
@@ -74,10 +80,13 @@ pub struct RevocationSet {
 
 impl RevocationSet {
     pub fn apply(&mut self, r: &Revocation) {
+        self.last_seq = self.last_seq.max(r.seq);
+        if r.kind == RevocationKind::LegalBases {
+            return; // a change notice, not a revocation
+        }
         let e = self.entries.entry((r.kind, r.value.clone())).or_insert((r.issued_before, r.expires_at));
         e.0 = e.0.max(r.issued_before);
         e.1 = e.1.max(r.expires_at);
-        self.last_seq = self.last_seq.max(r.seq);
     }
 
     pub fn is_revoked(&self, c: &AccessClaims) -> bool {

@@ -10,6 +10,7 @@ pub mod authorize;
 pub mod camara;
 pub mod error;
 pub mod form;
+pub mod ids;
 pub mod login_hint;
 pub mod purpose;
 pub mod scope;
@@ -22,6 +23,7 @@ pub use authorize::{AuthorizationParams, ClaimsRequest, CodeChallenge, PromptSet
 pub use camara::CamaraError;
 pub use error::{OAuthError, OAuthErrorCode};
 pub use form::Form;
+pub use ids::{AuthReqId, ClientId};
 pub use login_hint::{LoginHint, Msisdn};
 pub use purpose::{Purpose, PurposeScopes};
 pub use scope::{Scope, ScopeSet};

@@ -53,6 +53,9 @@ pub async fn build_state_with_clock(
         keys: ArcSwap::from_pointee(ring),
         revocations: RwLock::new(RevocationSet::default()),
         clients: ClientCache::new(Duration::from_secs(ca.client_cache_secs)),
+        legal_bases: crate::infra::legal_bases::LegalBasesCache::new(Duration::from_secs(
+            ca.client_cache_secs,
+        )),
         jwks: JwksCache::new(
             Duration::from_secs(ca.jwks_cache_secs),
             Duration::from_secs(ca.jwks_refresh_min_secs),

@@ -209,10 +209,11 @@ pub async fn legal_basis_put(
 ) -> Result<Json<LegalBasisRule>, ApiReply> {
     Scope::parse(&r.scope).map_err(|_| invalid("scope is not a valid scope value"))?;
     Purpose::parse(&r.purpose).map_err(|e| invalid(e.description.to_string()))?;
-    if r.scope.starts_with("dpv:") || crate::oauth::consent::is_protocol_scope(&r.scope) {
+    if r.scope.starts_with("dpv:") || netauth_proto::scope::is_protocol_scope(&r.scope) {
         return Err(invalid("a legal basis is for an API scope"));
     }
     app.store.upsert_legal_basis(&r).await?;
+    app.legal_bases_changed().await?;
     Ok(Json(r))
 }
 
@@ -229,6 +230,7 @@ pub async fn legal_basis_delete(
     ApiQuery(q): ApiQuery<PairQuery>,
 ) -> Result<StatusCode, ApiReply> {
     if app.store.delete_legal_basis(&q.scope, &q.purpose).await? {
+        app.legal_bases_changed().await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(CamaraError::not_found("no legal basis for this pair").into())

@@ -8,6 +8,7 @@ pub mod config;
 pub mod jti_writer;
 pub mod jwks_cache;
 pub mod keys;
+pub mod legal_bases;
 pub mod limiter;
 pub mod metrics;
 pub mod ops;

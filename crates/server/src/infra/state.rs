@@ -9,6 +9,7 @@ use crate::infra::metrics::Metrics;
 use arc_swap::ArcSwap;
 use netauth_domain::UnixTime;
 use netauth_domain::client::Client;
+use netauth_domain::flows::LegalBases;
 use netauth_domain::keys::{KeyRing, MasterKey};
 use netauth_domain::revocation::{RevocationKind, RevocationSet};
 use netauth_store::{Store, StoreError};
@@ -26,6 +27,8 @@ pub struct App {
     pub keys: ArcSwap<KeyRing>,
     pub revocations: RwLock<RevocationSet>,
     pub clients: ClientCache,
+    /// The legal-basis rules the request policy reads (see `infra::legal_bases`).
+    pub legal_bases: crate::infra::legal_bases::LegalBasesCache,
     pub jwks: crate::infra::jwks_cache::JwksCache,
     pub limiter: FailureLimiter,
     pub metrics: Metrics,
@@ -95,9 +98,7 @@ impl App {
             let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
             for e in &entries {
                 set.apply(e);
-                if e.kind == RevocationKind::Client {
-                    self.clients.evict(&e.value);
-                }
+                self.apply_change_notice(e.kind, &e.value);
             }
             set.prune(t);
             applied += entries.len();
@@ -139,10 +140,37 @@ impl App {
             issued_before,
             expires_at,
         });
-        if kind == RevocationKind::Client {
-            self.clients.evict(value);
-        }
+        self.apply_change_notice(kind, value);
         Ok(())
+    }
+
+    /// What a log entry means for this node's caches.
+    fn apply_change_notice(&self, kind: RevocationKind, value: &str) {
+        match kind {
+            RevocationKind::Client => self.clients.evict(value),
+            RevocationKind::LegalBases => self.legal_bases.invalidate(),
+            RevocationKind::Token | RevocationKind::Grant | RevocationKind::Subject => {}
+        }
+    }
+
+    /// The legal-basis rules, from the cache or the Store.
+    pub async fn legal_bases(&self) -> Result<Arc<LegalBases>, StoreError> {
+        if let Some(r) = self.legal_bases.get() {
+            return Ok(r);
+        }
+        let generation = self.legal_bases.generation();
+        let rules = Arc::new(LegalBases::new(self.store.list_legal_bases().await?));
+        self.legal_bases.put(generation, rules.clone());
+        Ok(rules)
+    }
+
+    /// Announces a change of the legal-basis rules to every node (this one
+    /// at once). Call after the Store write.
+    pub async fn legal_bases_changed(&self) -> Result<(), StoreError> {
+        let t = self.now();
+        // Kept a minute, like a client announcement: nodes read the log by
+        // position, and the cache's age bound covers a node that was away.
+        self.revoke(RevocationKind::LegalBases, "", t, t + 60).await
     }
 
     /// A client by id, from the cache or the Store.

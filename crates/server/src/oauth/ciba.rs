@@ -16,7 +16,7 @@
 use crate::errors::{OAuthReply, no_store};
 use crate::infra::state::{App, AppState};
 use crate::oauth::ClientRequest;
-use crate::oauth::consent::{self, ConsentOutcome, is_protocol_scope};
+use crate::oauth::consent;
 use crate::oauth::issue::{UserGrant, issue_user_tokens};
 use axum::Json;
 use axum::extract::State;
@@ -26,9 +26,10 @@ use netauth_domain::client::Client;
 use netauth_domain::client_auth::{parse_jwks, verify_request_object};
 use netauth_domain::consent::ConsentCapture;
 use netauth_domain::crypto::{b64url, random_token, sha256};
+use netauth_domain::flows::{ConsentOutcome, PolicyGrant, authorize_request};
 use netauth_domain::subscriber::HandsetPolicy;
 use netauth_proto::TokenResponse;
-use netauth_proto::{Form, GrantType, LoginHint, OAuthError, OAuthErrorCode, purpose};
+use netauth_proto::{Form, GrantType, LoginHint, OAuthError, OAuthErrorCode, Purpose, Scope, purpose};
 use serde_json::{Value, json};
 
 pub fn hash_id(id: &str) -> String {
@@ -119,27 +120,19 @@ pub async fn bc_authorize_post(
     let hint = LoginHint::parse(
         p.login_hint.as_deref().ok_or_else(|| OAuthError::invalid_request("login_hint is required"))?,
     )?;
-    let ps = purpose::normalise(p.scope.as_deref(), p.purpose.as_deref())?.ok_or_else(|| {
-        OAuthError::invalid_scope(
-            "a dpv: purpose is required (purpose=dpv:<Purpose>#<scope> or a dpv: scope)",
-        )
-    })?;
-    if !client.purposes.iter().any(|x| x == ps.purpose.as_str()) {
-        return Err(OAuthError::invalid_scope(format!("the client may not declare {}", ps.purpose)).into());
-    }
-    let mut scopes: Vec<String> = Vec::new();
-    for s in ps.scopes.iter().map(|s| s.as_str()) {
-        if s == "offline_access" && !client.allows_grant(GrantType::RefreshToken) {
-            continue; // not allowed: silently not granted (OIDC Core §11)
-        }
-        if !is_protocol_scope(s) && !client.scopes.iter().any(|c| c == s) {
-            return Err(OAuthError::invalid_scope(format!("the client may not request scope `{s}`")).into());
-        }
-        scopes.push(s.to_owned());
-    }
-    if !scopes.iter().any(|s| !is_protocol_scope(s)) {
-        return Err(OAuthError::invalid_scope("at least one API scope is required").into());
-    }
+    let ps = purpose::normalise(p.scope.as_deref(), p.purpose.as_deref())?;
+    let rules = app.legal_bases().await?;
+    let decision = authorize_request(
+        &client,
+        ps.as_ref().map(|p| &p.scopes),
+        ps.as_ref().map(|p| &p.purpose),
+        &rules,
+        PolicyGrant::Ciba,
+    )
+    .map_err(OAuthError::from)?;
+    let Some(purpose) = decision.purpose.clone() else {
+        return Err(OAuthError::from(netauth_domain::flows::PolicyError::PurposeRequired).into());
+    };
     let mode = client.backchannel_token_delivery_mode.unwrap_or(DeliveryMode::Poll);
     if mode != DeliveryMode::Poll && p.client_notification_token.is_none() {
         return Err(OAuthError::invalid_request(
@@ -157,15 +150,15 @@ pub async fn bc_authorize_post(
             "the login_hint does not identify a subscriber of this operator",
         ));
     };
-    let outcome =
-        consent::evaluate(&app, &client.client_id, &subscriber.id, ps.purpose.as_str(), &scopes).await?;
+    let outcome = consent::evaluate(&app, &client.client_id, &subscriber.id, &decision).await?;
     let (status, consent_scopes) = match outcome {
         ConsentOutcome::Granted => (CibaStatus::Approved, Vec::new()),
         ConsentOutcome::Missing { capture: ConsentCapture::Refuse, scopes: missing } => {
+            let missing: Vec<&str> = missing.iter().map(Scope::as_str).collect();
             let query: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("client_id", &client.client_id)
                 .append_pair("scope", &missing.join(" "))
-                .append_pair("purpose", ps.purpose.as_str())
+                .append_pair("purpose", purpose.as_str())
                 .finish();
             let url = format!("{}/sandbox/handset/{}/consents?{query}", app.issuer, subscriber.msisdn);
             let hint =
@@ -173,15 +166,14 @@ pub async fn bc_authorize_post(
             return Err(OAuthError::access_denied(format!(
                 "the subscriber has not consented to {} for {}{hint}",
                 missing.join(", "),
-                ps.purpose
+                purpose
             ))
             .into());
         }
         ConsentOutcome::Missing { scopes: missing, .. } => match subscriber.handset_policy {
-            HandsetPolicy::Ask => (CibaStatus::Pending, missing),
+            HandsetPolicy::Ask => (CibaStatus::Pending, missing.iter().map(Scope::to_string).collect()),
             HandsetPolicy::AutoApprove => {
-                consent::grant(&app, &subscriber.id, &client.client_id, ps.purpose.as_str(), &missing)
-                    .await?;
+                consent::grant(&app, &subscriber.id, &client.client_id, &purpose, &missing).await?;
                 (CibaStatus::Approved, Vec::new())
             }
             HandsetPolicy::AutoDeny => (CibaStatus::Denied, Vec::new()),
@@ -198,8 +190,8 @@ pub async fn bc_authorize_post(
         id_hash: hash_id(&auth_req_id),
         client_id: client.client_id.clone(),
         subscriber_id: subscriber.id.clone(),
-        scope: scopes.join(" "),
-        purpose: Some(ps.purpose.to_string()),
+        scope: decision.scopes.to_string(),
+        purpose: Some(purpose.to_string()),
         hint_kind: hint.kind().into(),
         amr,
         status,
@@ -265,8 +257,9 @@ pub async fn answer_prompt(
     let Some(req) = app.store.decide_ciba_request(&prompt.reference, status).await? else {
         return Ok(true);
     };
-    if approve && let Some(purpose) = &req.purpose {
-        consent::grant(app, &req.subscriber_id, &req.client_id, purpose, &req.consent_scopes).await?;
+    if approve && let Some(purpose) = req.purpose.as_deref().and_then(|p| Purpose::parse(p).ok()) {
+        let scopes: Vec<Scope> = req.consent_scopes.iter().filter_map(|s| Scope::parse(s).ok()).collect();
+        consent::grant(app, &req.subscriber_id, &req.client_id, &purpose, &scopes).await?;
     }
     if req.delivery != DeliveryMode::Poll {
         spawn_notification_for(app.clone(), req);

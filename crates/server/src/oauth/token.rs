@@ -14,9 +14,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use netauth_domain::client::Client;
+use netauth_domain::flows::{ConsentOutcome, LegalBases, PolicyError, PolicyGrant, authorize_request};
 use netauth_domain::token::{AccessClaims, seal_access_token};
 use netauth_proto::TokenResponse;
-use netauth_proto::{GrantType, OAuthError, ScopeSet, TokenRequest};
+use netauth_proto::{GrantType, OAuthError, Purpose, ScopeSet, TokenRequest};
 
 /// The grant types this build implements.
 pub const IMPLEMENTED_GRANTS: &[GrantType] =
@@ -99,17 +100,16 @@ fn issue_client_credentials(
     client: &Client,
     scope: Option<ScopeSet>,
 ) -> Result<TokenResponse, OAuthReply> {
-    let granted = match scope {
-        Some(s) => {
-            if let Some(bad) = s.not_in(&client.scopes).next() {
-                return Err(
-                    OAuthError::invalid_scope(format!("the client may not request scope `{bad}`")).into()
-                );
-            }
-            s.to_string()
-        }
-        None => client.scopes.join(" "),
-    };
+    // Two-legged: no purpose, so no legal basis and no rule is read.
+    let decision = authorize_request(
+        client,
+        scope.as_ref(),
+        None,
+        &LegalBases::default(),
+        PolicyGrant::ClientCredentials,
+    )
+    .map_err(OAuthError::from)?;
+    let granted = decision.scopes.to_string();
     let ttl = app.access_token_ttl(client);
     let claims =
         AccessClaims::two_legged(&client.client_id, granted, app.issue_time(&client.client_id, None), ttl);
@@ -146,21 +146,24 @@ async fn refresh(
     if rec.client_id != client.client_id || rec.revoked || rec.expires_at <= t {
         return Err(invalid());
     }
-    let granted: Vec<String> = rec.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let scopes = match scope {
-        Some(asked) => {
-            if let Some(bad) = asked.iter().find(|s| !granted.iter().any(|g| g == s.as_str())) {
-                return Err(OAuthError::invalid_scope(format!("scope `{bad}` was not granted")).into());
-            }
-            // offline_access stays: the response carries a new refresh token.
-            let mut v: Vec<String> = asked.iter().map(|s| s.to_string()).collect();
-            if !v.iter().any(|s| s == "offline_access") {
-                v.push("offline_access".into());
-            }
-            v.sort();
-            v
-        }
-        None => granted,
+    let granted = ScopeSet::from_stored(&rec.scope).map_err(|_| invalid())?;
+    let purpose = match rec.purpose.as_deref().map(Purpose::parse).transpose() {
+        Ok(p) => p,
+        Err(_) => return Err(invalid()),
+    };
+    let rules = app.legal_bases().await?;
+    let policy = authorize_request(
+        client,
+        scope.as_ref(),
+        purpose.as_ref(),
+        &rules,
+        PolicyGrant::Refresh { granted: &granted },
+    );
+    // A scope beyond the grant is the client's mistake (invalid_scope); a
+    // legal basis gone is the grant's end, decided after the reuse check.
+    let policy = match policy {
+        Err(e @ PolicyError::ScopeNotGranted(_)) => return Err(OAuthError::from(e).into()),
+        other => other,
     };
     // A rotated token presented again is a replay (unless within the grace
     // window for parallel refreshes): the whole family goes.
@@ -182,13 +185,14 @@ async fn refresh(
     // turn the client's next honest refresh into a false replay alarm.
     let subscriber =
         app.network.subscriber(&rec.subscriber_id).await?.filter(|s| s.is_active()).ok_or_else(invalid)?;
-    if let Some(purpose) = &rec.purpose {
-        match crate::oauth::consent::evaluate(app, &client.client_id, &subscriber.id, purpose, &scopes).await
-        {
-            Ok(crate::oauth::consent::ConsentOutcome::Granted) => {}
-            _ => return Err(OAuthError::invalid_grant("consent for this grant is no longer given").into()),
-        }
+    let consent_gone =
+        || OAuthReply::from(OAuthError::invalid_grant("consent for this grant is no longer given"));
+    let decision = policy.map_err(|_| consent_gone())?;
+    match crate::oauth::consent::evaluate(app, &client.client_id, &subscriber.id, &decision).await? {
+        ConsentOutcome::Granted => {}
+        ConsentOutcome::Missing { .. } => return Err(consent_gone()),
     }
+    let scopes: Vec<String> = decision.scopes.iter().map(|s| s.to_string()).collect();
     if rec.rotated_at.is_none() && app.store.rotate_refresh_token(&hash, t).await?.is_none() {
         // Lost a race with a parallel refresh of the same token.
         let now_rotated = app.store.get_refresh_token(&hash).await?.and_then(|r| r.rotated_at);

@@ -552,6 +552,7 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
         for r in &rules {
             app.store.upsert_legal_basis(r).await?;
         }
+        app.legal_bases_changed().await?;
     }
     Ok(described)
 }

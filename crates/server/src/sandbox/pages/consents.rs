@@ -12,6 +12,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use netauth_domain::client::{Client, ClientStatus};
 use netauth_domain::consent::{ConsentStatus, LegalBasis};
+use netauth_domain::flows::{PolicyDecision, PolicyError, PolicyGrant, authorize_request};
+use netauth_proto::{Purpose, Scope, ScopeSet};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -62,7 +64,7 @@ async fn grantable(
     client_id: &str,
     scopes: &[String],
     purpose: &str,
-) -> Result<Arc<Client>, PageError> {
+) -> Result<(Arc<Client>, PolicyDecision), PageError> {
     let no = |m: String| PageError::bad_request(m);
     let Some(client) = app.client(client_id).await? else {
         return Err(no(format!("There is no application `{client_id}`.")));
@@ -73,26 +75,37 @@ async fn grantable(
     if scopes.is_empty() {
         return Err(no("No data (scope) was named.".into()));
     }
-    if !client.purposes.iter().any(|p| p == purpose) {
-        return Err(no(format!("{} may not ask for anything for {purpose}.", client.name)));
-    }
-    let rules = app.store.list_legal_bases().await?;
+    let not_allowed = || no(format!("{} may not ask for anything for {purpose}.", client.name));
+    let typed_purpose = Purpose::parse(purpose).map_err(|_| not_allowed())?;
+    let mut typed = Vec::with_capacity(scopes.len());
     for scope in scopes {
-        if !client.scopes.iter().any(|c| c == scope) {
-            return Err(no(format!("{} may not ask for `{scope}`.", client.name)));
-        }
-        let rule = rules.iter().find(|r| r.scope == *scope && r.purpose == purpose);
-        match rule.map(|r| r.basis) {
-            Some(LegalBasis::Consent) => {}
-            Some(_) => {
-                return Err(no(format!(
-                    "`{scope}` for {purpose} does not need your consent (the operator's legal basis is not consent)."
-                )));
-            }
-            None => return Err(no(format!("`{scope}` may not be used for {purpose}."))),
-        }
+        typed.push(
+            Scope::parse(scope).map_err(|_| no(format!("{} may not ask for `{scope}`.", client.name)))?,
+        );
     }
-    Ok(client)
+    let rules = app.legal_bases().await?;
+    let decision = authorize_request(
+        &client,
+        Some(&ScopeSet::from_scopes(typed)),
+        Some(&typed_purpose),
+        &rules,
+        PolicyGrant::ConsentPage,
+    )
+    .map_err(|e| match e {
+        PolicyError::NoApiScope => no("No data (scope) was named.".into()),
+        PolicyError::ScopeNotAllowed(scope) | PolicyError::ScopeNotGranted(scope) => {
+            no(format!("{} may not ask for `{scope}`.", client.name))
+        }
+        PolicyError::NoLegalBasis { scope, .. } => no(format!("`{scope}` may not be used for {purpose}.")),
+        PolicyError::PurposeRequired | PolicyError::PurposeNotAllowed(_) => not_allowed(),
+    })?;
+    if let Some(b) = decision.bases.iter().find(|b| b.basis != LegalBasis::Consent) {
+        return Err(no(format!(
+            "`{}` for {purpose} does not need your consent (the operator's legal basis is not consent).",
+            b.scope
+        )));
+    }
+    Ok((client, decision))
 }
 
 fn split_scopes(s: &str) -> Vec<String> {
@@ -153,7 +166,7 @@ pub(super) async fn consents_get(
     if let [Some(client_id), Some(scope), Some(purpose)] = wanted {
         let scopes = split_scopes(scope);
         match grantable(&app, client_id, &scopes, purpose).await {
-            Ok(client) => {
+            Ok((client, _)) => {
                 let missing: Vec<String> = scopes
                     .iter()
                     .filter(|sc| {
@@ -217,10 +230,14 @@ pub(super) async fn consents_post(
     match action {
         "grant" => {
             let scopes = split_scopes(scope);
-            grantable(&app, client_id, &scopes, purpose).await.map_err(|e| e.back(back.clone()))?;
+            let (_, decision) =
+                grantable(&app, client_id, &scopes, purpose).await.map_err(|e| e.back(back.clone()))?;
             let action = consent_action("grant", client_id, scope, purpose);
             SITE.verify_csrf(&app, &headers, &form, &s.id, &action, &back).await?;
-            consent::grant(&app, &s.id, client_id, purpose, &scopes).await?;
+            if let Some(p) = &decision.purpose {
+                let scopes: Vec<Scope> = decision.scopes.iter().cloned().collect();
+                consent::grant(&app, &s.id, client_id, p, &scopes).await?;
+            }
         }
         "revoke" => {
             let action = consent_action("revoke", client_id, scope, purpose);
