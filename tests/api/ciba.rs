@@ -938,3 +938,51 @@ async fn refused_refresh_spends_nothing_and_auth_time_holds() {
     let t3: Value = send(form(t2["refresh_token"].as_str().unwrap())).await.json().await.unwrap();
     assert_eq!(claims(&t3)["auth_time"], auth_time, "auth_time is the original approval's");
 }
+
+/// Issue #10 point 10, CIBA Core §7.1.1: authentication-request parameters
+/// sent beside a signed request object are refused, not silently ignored;
+/// client authentication beside it is fine.
+#[tokio::test]
+async fn parameters_beside_a_request_object_are_refused() {
+    let app = ciba_app(|_| {}).await;
+    let c = ciba_client(&app, "private_key_jwt", json!({})).await;
+    let now = netauth_server::infra::clock::system_now();
+    let request = |jti: String| {
+        sign(
+            &c,
+            &json!({
+                "iss": c.client_id, "aud": app.base, "iat": now, "nbf": now, "exp": now + 120, "jti": jti,
+                "login_hint": "tel:+34655555555", "scope": "dpv:FraudPreventionAndDetection sim-swap",
+            }),
+        )
+    };
+    let send = |extra: Option<(&'static str, String)>| {
+        let assertion = sign(&c, &assertion_claims(&c.client_id, &app.base));
+        let request = request(random_name());
+        let (http, url) = (app.http.clone(), app.url("/bc-authorize"));
+        async move {
+            let mut form = vec![
+                ("client_assertion_type", ASSERTION_TYPE.to_owned()),
+                ("client_assertion", assertion),
+                ("request", request),
+            ];
+            form.extend(extra);
+            http.post(url).form(&form).send().await.unwrap()
+        }
+    };
+    for extra in [
+        ("login_hint", "tel:+34677777777"),
+        ("scope", "dpv:FraudPreventionAndDetection sim-swap"),
+        ("purpose", "dpv:FraudPreventionAndDetection"),
+        ("binding_message", "hi"),
+        ("client_notification_token", "t"),
+        ("requested_expiry", "60"),
+    ] {
+        let (s, e, body) = error_of(send(Some((extra.0, extra.1.to_owned()))).await).await;
+        assert_eq!((s, e.as_str()), (400, "invalid_request"), "{extra:?}: {body}");
+        assert!(body["error_description"].as_str().unwrap().contains(extra.0), "{body}");
+    }
+    // The same request alone, and with the client id beside it, works.
+    assert_eq!(send(None).await.status(), 200);
+    assert_eq!(send(Some(("client_id", c.client_id.clone()))).await.status(), 200);
+}

@@ -71,6 +71,25 @@ fn params_from_claims(c: &Value) -> AuthnParams {
     }
 }
 
+/// Form parameters that may accompany a signed authentication request:
+/// the object itself and client authentication.
+const BESIDE_REQUEST_OBJECT: &[&str] =
+    &["request", "client_id", "client_secret", "client_assertion", "client_assertion_type"];
+
+/// CIBA Core §7.1.1: with a signed request, the authentication request's
+/// parameters travel only inside it. One sent beside it would be either
+/// ignored (the client believes something it did not get) or preferred (an
+/// unsigned parameter overriding a signed one), so it is refused.
+fn refuse_parameters_beside_request_object(form: &Form) -> Result<(), OAuthReply> {
+    match form.iter().map(|(k, _)| k).find(|k| !BESIDE_REQUEST_OBJECT.contains(k)) {
+        Some(k) => Err(OAuthError::invalid_request(format!(
+            "`{k}` must be inside the signed request object, not beside it (CIBA Core §7.1.1)"
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
 async fn request_object(
     app: &App,
     client: &Client,
@@ -111,7 +130,10 @@ pub async fn bc_authorize_post(
         return Err(OAuthError::unauthorized_client("the client is not registered for CIBA").into());
     }
     let p = match form.get("request") {
-        Some(jwt) => request_object(&app, &client, jwt, &endpoint_url).await?,
+        Some(jwt) => {
+            refuse_parameters_beside_request_object(&form)?;
+            request_object(&app, &client, jwt, &endpoint_url).await?
+        }
         None => params_from_form(&form),
     };
     if p.other_hints {
