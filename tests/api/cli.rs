@@ -428,3 +428,67 @@ async fn serve_refuses_a_weak_admin_token_and_logs_wrong_ones() {
     assert!(!log.contains("guess"), "the presented token is not logged");
     let _ = std::fs::remove_dir_all(&s.dir);
 }
+
+/// Issue #10 point 11: the JSON log of a CIBA flow under `serve` (at debug
+/// level, so request lines are in it too) holds no subscriber number or
+/// address in clear; the handset prompt names a keyed pseudonym instead.
+#[tokio::test]
+async fn serve_logs_carry_no_subscriber_number_or_address() {
+    const NUMBER: &str = "+34612345678";
+    const ADDRESS: &str = "10.20.30.40";
+    let s = serve_with("", &[("NETAUTH__LOG__LEVEL", "debug")]).await;
+    let http = reqwest::Client::new();
+    let admin = |m: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut r = http.request(m, format!("{}/admin/v1{path}", s.base)).bearer_auth(SERVE_ADMIN_TOKEN);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send()
+    };
+    use reqwest::Method;
+    let op = serde_json::json!({"id": "op", "name": "Op", "country": "ES", "number_ranges": ["+34"]});
+    assert_eq!(admin(Method::PUT, "/operators/op", Some(op)).await.unwrap().status(), 200);
+    let sub = serde_json::json!({
+        "phone_number": NUMBER, "operator_id": "op", "sims": [{"sim_id": "a", "activated_at": 1000}],
+        "addresses": [{"ip": ADDRESS, "port_start": 0, "port_end": 65535}], "handset_policy": "ask",
+    });
+    assert_eq!(admin(Method::POST, "/subscribers", Some(sub)).await.unwrap().status(), 201);
+    let rule = serde_json::json!({"scope": "sim-swap", "purpose": "dpv:FraudPreventionAndDetection",
+                                  "basis": "consent", "capture": "handset"});
+    assert_eq!(admin(Method::PUT, "/legal-bases", Some(rule)).await.unwrap().status(), 200);
+    let client = serde_json::json!({
+        "name": "ciba", "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": ["urn:openid:params:grant-type:ciba"], "scopes": ["sim-swap"],
+        "purposes": ["dpv:FraudPreventionAndDetection"],
+    });
+    let created: Value = admin(Method::POST, "/clients", Some(client)).await.unwrap().json().await.unwrap();
+    let (id, secret) =
+        (created["client"]["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
+    let encoded = NUMBER.replace('+', "%2B");
+    assert_eq!(admin(Method::GET, &format!("/subscribers/{encoded}"), None).await.unwrap().status(), 200);
+    for hint in [format!("tel:{NUMBER}"), format!("ipport:{ADDRESS}")] {
+        let r = http
+            .post(format!("{}/bc-authorize", s.base))
+            .basic_auth(id, Some(secret))
+            .form(&[("login_hint", hint.as_str()), ("scope", "dpv:FraudPreventionAndDetection sim-swap")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{hint}: {}", r.text().await.unwrap());
+    }
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    let lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(lines.len() > 10, "{log}");
+    for needle in [NUMBER, &NUMBER[1..], &encoded, ADDRESS] {
+        assert!(!log.contains(needle), "`{needle}` in the log:\n{log}");
+    }
+    let prompts: Vec<&Value> = lines.iter().filter(|l| l["fields"]["message"] == "handset prompt").collect();
+    assert_eq!(prompts.len(), 2, "{log}");
+    let pseudonym = prompts[0]["fields"]["subscriber"].as_str().unwrap();
+    assert!(pseudonym.starts_with("p:"), "{pseudonym}");
+    assert_eq!(prompts[1]["fields"]["subscriber"], pseudonym, "the same subscriber, the same pseudonym");
+    let requests = lines.iter().filter(|l| l["fields"]["message"] == "request").count();
+    assert!(requests >= 6, "request lines are logged at debug: {log}");
+    assert!(log.contains(&format!("/admin/v1/subscribers/{pseudonym}")), "{log}");
+    let _ = std::fs::remove_dir_all(&s.dir);
+}

@@ -48,6 +48,7 @@ pub async fn build_state_with_clock(
     let rows = store.list_keys().await?;
     let ring = KeyRing::build(&master, &rows, t).context("loading keys (is this the right master key?)")?;
     let ca = &config.client_auth;
+    let log_names = crate::infra::pseudonym::LogNames::new(&master, config.sandbox.enabled);
     let app = Arc::new(App {
         issuer: config.issuer(),
         keys: ArcSwap::from_pointee(ring),
@@ -72,7 +73,11 @@ pub async fn build_state_with_clock(
             .user_agent(concat!("netauth/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the HTTP client")?,
-        network: Arc::new(crate::network::SandboxNetwork { store: store.clone() }),
+        network: Arc::new(crate::network::SandboxNetwork {
+            store: store.clone(),
+            log_names: log_names.clone(),
+        }),
+        log_names,
         jti: crate::infra::jti_writer::JtiWriter::spawn(store.clone()),
         store,
         master,
@@ -112,6 +117,7 @@ async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Respo
     let resp = next.run(req).await;
     let micros = start.elapsed().as_micros() as u64;
     app.metrics.observe(resp.status().as_u16(), micros);
+    let path = app.log_names.path(&path);
     tracing::debug!(request_id = %id, %method, %path, status = resp.status().as_u16(), micros, "request");
     resp
 }

@@ -29,6 +29,8 @@ pub trait Network: Send + Sync {
 /// simulator pages, which read pending prompts themselves.
 pub struct SandboxNetwork {
     pub store: Arc<dyn Store>,
+    /// Numbers in clear in the sandbox, pseudonyms under `serve`.
+    pub log_names: crate::infra::pseudonym::LogNames,
 }
 
 /// IPv4-mapped IPv6 addresses are their IPv4 address.
@@ -71,6 +73,7 @@ impl Network for SandboxNetwork {
     }
 
     async fn notify_handset(&self, subscriber: &Subscriber, prompt: &Prompt) {
-        tracing::info!(msisdn = %subscriber.msisdn, prompt = %prompt.id, kind = %prompt.kind, "sandbox handset prompt");
+        let subscriber = self.log_names.subscriber(&subscriber.msisdn);
+        tracing::info!(%subscriber, prompt = %prompt.id, kind = %prompt.kind, "handset prompt");
     }
 }

@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Admin {
             Some(p) if netauth_domain::crypto::ct_eq(p.as_bytes(), expected) => Ok(Admin),
             Some(_) => {
                 let failures = app.limiter.record_admin_failure(addr);
-                tracing::warn!(%addr, failures, path = %parts.uri.path(), "admin authentication failed: wrong token");
+                tracing::warn!(%addr, failures, path = %app.log_names.path(parts.uri.path()), "admin authentication failed: wrong token");
                 Err(ApiReply(CamaraError::unauthenticated()).into_response())
             }
             // No token is not a guess: not counted.

@@ -12,4 +12,5 @@ pub mod legal_bases;
 pub mod limiter;
 pub mod metrics;
 pub mod ops;
+pub mod pseudonym;
 pub mod state;

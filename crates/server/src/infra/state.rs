@@ -36,6 +36,8 @@ pub struct App {
     pub network: Arc<dyn crate::network::Network>,
     /// Group commit of assertion `jti` records.
     pub jti: crate::infra::jti_writer::JtiWriter,
+    /// How subscriber identifiers appear in logs (see `infra::pseudonym`).
+    pub log_names: crate::infra::pseudonym::LogNames,
     /// Protocol time (see `infra::clock`).
     pub clock: Arc<dyn Clock>,
 }
