@@ -11,6 +11,7 @@
 )]
 
 mod admin;
+mod camara;
 mod ciba;
 mod cli;
 mod client_auth;

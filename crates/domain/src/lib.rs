@@ -3,6 +3,7 @@
 //! comes from the OS generator, and nothing here does IO.
 
 pub mod authorize;
+pub mod camara;
 pub mod ciba;
 pub mod client;
 pub mod client_auth;
@@ -13,6 +14,7 @@ pub mod json;
 pub mod keys;
 pub mod revocation;
 pub mod secret;
+pub mod sim_swap;
 pub mod subscriber;
 pub mod token;
 

@@ -80,6 +80,12 @@ impl AccessClaims {
     pub fn is_three_legged(&self) -> bool {
         self.sub.is_some()
     }
+
+    /// Whether the network itself authenticated the subscriber (see
+    /// `camara::NETWORK_AMR`).
+    pub fn network_authenticated(&self) -> bool {
+        crate::camara::is_network_authenticated(&self.amr)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

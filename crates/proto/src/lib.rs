@@ -14,6 +14,7 @@ pub mod ids;
 pub mod login_hint;
 pub mod purpose;
 pub mod scope;
+pub mod time;
 pub mod token_request;
 
 #[cfg(test)]

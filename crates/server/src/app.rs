@@ -67,6 +67,7 @@ pub async fn build_state_with_clock(
             ca.max_failures_per_address,
             config.admin.max_failures_per_address,
         ),
+        api_limits: crate::infra::api_limits::ApiLimiter::new(&config.camara),
         metrics: Metrics::default(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -76,6 +77,8 @@ pub async fn build_state_with_clock(
         network: Arc::new(crate::network::SandboxNetwork {
             store: store.clone(),
             log_names: log_names.clone(),
+            sim_monitored_days: (config.camara.sim_swap_monitored_days > 0)
+                .then_some(config.camara.sim_swap_monitored_days),
         }),
         log_names,
         jti: crate::infra::jti_writer::JtiWriter::spawn(store.clone()),
@@ -141,6 +144,7 @@ pub fn router(app: AppState) -> Router {
     r = route(r, routes::READYZ, get(ops::readyz_get));
     r = route(r, routes::METRICS, get(ops::metrics_get));
     r = r.merge(admin::router());
+    r = r.merge(crate::camara::router());
     if app.sandbox() {
         r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
         r = r.merge(sandbox::api::router()).merge(sandbox::pages::router());

@@ -114,6 +114,9 @@ impl IntoResponse for ApiReply {
                 HeaderValue::from_static("Bearer realm=\"netauth\", error=\"invalid_token\""),
             );
         }
+        if let Some(s) = self.0.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
         resp
     }
 }

@@ -1,13 +1,15 @@
 //! The Network: who is behind a number, an address and port, or an operator
-//! token, and how to reach the subscriber's handset. netauth asks only this
-//! trait; the sandbox implements it from the Store's tables, and a real
-//! operator plugs its own systems (HLR/HSS lookups, CGNAT logs, a TS.43
-//! entitlement server, a push/USSD gateway) in behind it.
+//! token, which SIMs a number has held, and how to reach the subscriber's
+//! handset. netauth asks only this trait; the sandbox implements it from the
+//! Store's tables, and a real operator plugs its own systems (HLR/HSS
+//! lookups, CGNAT logs, a TS.43 entitlement server, a push/USSD gateway) in
+//! behind it.
 
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
 use netauth_domain::ciba::Prompt;
 use netauth_domain::crypto::{b64url, sha256};
+use netauth_domain::sim_swap::SimHistory;
 use netauth_domain::subscriber::Subscriber;
 use netauth_proto::LoginHint;
 use netauth_store::{Store, StoreError};
@@ -21,6 +23,12 @@ pub trait Network: Send + Sync {
     /// The active subscriber holding `ip` (and `port`, under CGNAT).
     async fn resolve_address(&self, ip: IpAddr, port: Option<u16>) -> Result<Option<Subscriber>, StoreError>;
     async fn subscriber(&self, id: &str) -> Result<Option<Subscriber>, StoreError>;
+    /// The subscriber holding this E.164 number, whatever their status
+    /// (resource APIs tell an unknown number from a suspended line).
+    async fn subscriber_by_number(&self, msisdn: &str) -> Result<Option<Subscriber>, StoreError>;
+    /// The SIMs the subscriber's number has held and how far back the
+    /// operator may disclose changes (SIM Swap).
+    async fn sim_history(&self, subscriber: &Subscriber) -> Result<SimHistory, StoreError>;
     /// Delivers a prompt to the subscriber's handset (push, USSD, SMS…).
     async fn notify_handset(&self, subscriber: &Subscriber, prompt: &Prompt);
 }
@@ -31,6 +39,9 @@ pub struct SandboxNetwork {
     pub store: Arc<dyn Store>,
     /// Numbers in clear in the sandbox, pseudonyms under `serve`.
     pub log_names: crate::infra::pseudonym::LogNames,
+    /// SIM Swap's monitored period (`camara.sim_swap_monitored_days`);
+    /// `None`: unlimited.
+    pub sim_monitored_days: Option<u32>,
 }
 
 /// IPv4-mapped IPv6 addresses are their IPv4 address.
@@ -70,6 +81,16 @@ impl Network for SandboxNetwork {
 
     async fn subscriber(&self, id: &str) -> Result<Option<Subscriber>, StoreError> {
         self.store.get_subscriber(id).await
+    }
+
+    async fn subscriber_by_number(&self, msisdn: &str) -> Result<Option<Subscriber>, StoreError> {
+        self.store.subscriber_by_msisdn(msisdn).await
+    }
+
+    /// The sandbox keeps the history in the subscriber's record (set through
+    /// the admin API, extended by the sandbox's SIM-swap endpoint).
+    async fn sim_history(&self, subscriber: &Subscriber) -> Result<SimHistory, StoreError> {
+        Ok(SimHistory { sims: subscriber.sims.clone(), monitored_days: self.sim_monitored_days })
     }
 
     async fn notify_handset(&self, subscriber: &Subscriber, prompt: &Prompt) {

@@ -52,6 +52,24 @@ pub const ADMIN_OPENAPI: Endpoint = Endpoint { path: "/admin/v1/openapi.json", a
 /// sees in a token, so developers can check theirs.
 pub const SANDBOX_ECHO: Endpoint = Endpoint { path: "/sandbox/echo", aliases: &[] };
 
+/// Number Verification v2 (CAMARA NumberVerification r3.2).
+pub const NUMBER_VERIFICATION_VERIFY: Endpoint =
+    Endpoint { path: "/number-verification/v2/verify", aliases: &[] };
+pub const NUMBER_VERIFICATION_DEVICE_PHONE_NUMBER: Endpoint =
+    Endpoint { path: "/number-verification/v2/device-phone-number", aliases: &[] };
+pub const NUMBER_VERIFICATION_OPENAPI: Endpoint =
+    Endpoint { path: "/number-verification/v2/openapi.json", aliases: &[] };
+
+/// Any other path under the API's base: 404 `NOT_FOUND` in its dialect.
+pub const NUMBER_VERIFICATION_OTHER: Endpoint =
+    Endpoint { path: "/number-verification/v2/{*rest}", aliases: &[] };
+
+/// SIM Swap v2 (CAMARA SimSwap r3.3).
+pub const SIM_SWAP_CHECK: Endpoint = Endpoint { path: "/sim-swap/v2/check", aliases: &[] };
+pub const SIM_SWAP_RETRIEVE_DATE: Endpoint = Endpoint { path: "/sim-swap/v2/retrieve-date", aliases: &[] };
+pub const SIM_SWAP_OPENAPI: Endpoint = Endpoint { path: "/sim-swap/v2/openapi.json", aliases: &[] };
+pub const SIM_SWAP_OTHER: Endpoint = Endpoint { path: "/sim-swap/v2/{*rest}", aliases: &[] };
+
 /// The admin API (`/admin/v1`, bearer admin token). The `#[utoipa::path]`
 /// attributes repeat these strings (the macro takes literals); the OpenAPI
 /// snapshot test and `admin_paths_are_documented` keep them in step.
@@ -70,16 +88,19 @@ pub mod admin {
     pub const SUBSCRIBERS: &str = "/admin/v1/subscribers";
     pub const SUBSCRIBER: &str = "/admin/v1/subscribers/{phone_number}";
     pub const SUBSCRIBER_CONSENTS: &str = "/admin/v1/subscribers/{phone_number}/consents";
+    pub const SUBSCRIBER_SIMS: &str = "/admin/v1/subscribers/{phone_number}/sims";
     pub const LEGAL_BASES: &str = "/admin/v1/legal-bases";
 }
 
-/// Sandbox mode only: the handset simulator's JSON API and the entitlement
-/// server issuing operator tokens.
+/// Sandbox mode only: the handset simulator's JSON API, the entitlement
+/// server issuing operator tokens, and SIM swaps.
 pub mod sandbox {
     pub const HANDSET_PROMPTS: &str = "/sandbox/v1/handsets/{msisdn}/prompts";
     pub const HANDSET_PROMPT: &str = "/sandbox/v1/handsets/{msisdn}/prompts/{id}";
     pub const HANDSET_POLICY: &str = "/sandbox/v1/handsets/{msisdn}/policy";
     pub const OPERATOR_TOKENS: &str = "/sandbox/v1/operator-tokens";
+    /// A SIM swap on the simulated network, now or at a past time.
+    pub const SIM_SWAP: &str = "/sandbox/v1/subscribers/{phone_number}/sim-swap";
 
     /// The handset simulator pages (the cookie path is their common prefix).
     pub const HANDSET_PAGES: &str = "/sandbox/handset";

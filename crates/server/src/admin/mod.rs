@@ -42,6 +42,7 @@ impl utoipa::Modify for AdminSecurity {
           crate::admin::network::operator_delete, crate::admin::network::subscribers_get,
           crate::admin::network::subscribers_post, crate::admin::network::subscriber_get,
           crate::admin::network::subscriber_put, crate::admin::network::subscriber_delete,
+          crate::admin::network::sims_put,
           crate::admin::network::legal_bases_get, crate::admin::network::legal_basis_put,
           crate::admin::network::legal_basis_delete, crate::admin::network::consents_get,
           crate::admin::network::consent_delete),
@@ -93,10 +94,11 @@ mod tests {
             r::SUBSCRIBERS,
             r::SUBSCRIBER,
             r::SUBSCRIBER_CONSENTS,
+            r::SUBSCRIBER_SIMS,
             r::LEGAL_BASES,
         ] {
             assert!(documented.contains(&p), "{p} is routed but not in the OpenAPI document");
         }
-        assert_eq!(documented.len(), 14, "documented but not routed: {documented:?}");
+        assert_eq!(documented.len(), 15, "documented but not routed: {documented:?}");
     }
 }

@@ -95,6 +95,20 @@ pub struct SubscriberInput {
     pub handset_policy: HandsetPolicy,
 }
 
+/// A SIM history: in order of activation, bounded.
+fn check_sims(sims: &[SimRecord]) -> Result<(), ApiReply> {
+    if sims.iter().zip(sims.iter().skip(1)).any(|(a, b)| a.activated_at > b.activated_at) {
+        return Err(invalid("sims must be in order of activation"));
+    }
+    if sims.len() > 1000 {
+        return Err(invalid("too many SIM records (at most 1000)"));
+    }
+    if sims.iter().any(|s| s.sim_id.is_empty() || s.sim_id.len() > 64) {
+        return Err(invalid("a sim_id is 1 to 64 characters"));
+    }
+    Ok(())
+}
+
 /// Validates and normalises (canonical IP text) a subscriber.
 pub fn build_subscriber(
     input: SubscriberInput,
@@ -110,11 +124,9 @@ pub fn build_subscriber(
         }
         addresses.push(AddressAssignment { ip: crate::network::canonical_ip(ip).to_string(), ..a });
     }
-    if input.sims.iter().zip(input.sims.iter().skip(1)).any(|(a, b)| a.activated_at > b.activated_at) {
-        return Err(invalid("sims must be in order of activation"));
-    }
-    if addresses.len() > 64 || input.sims.len() > 1000 {
-        return Err(invalid("too many addresses or SIM records"));
+    check_sims(&input.sims)?;
+    if addresses.len() > 64 {
+        return Err(invalid("too many addresses"));
     }
     Ok(Subscriber {
         id: id.unwrap_or_else(|| format!("sub_{}", random_token::<12>())),
@@ -191,6 +203,23 @@ pub async fn subscriber_delete(
     let s = crate::camara::subscriber_by_number(&app, &msisdn).await?;
     app.store.delete_subscriber(&s.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the subscriber's SIM history (what SIM Swap answers from), as an
+/// operator's HLR/HSS feed would: SIMs in order of activation, the last one
+/// current.
+#[utoipa::path(put, path = "/admin/v1/subscribers/{phone_number}/sims", tag = "network", request_body = Vec<SimRecord>, responses((status = 200, body = Subscriber), (status = 400), (status = 404)), security(("admin" = [])))]
+pub async fn sims_put(
+    _: Admin,
+    State(app): State<AppState>,
+    Path(msisdn): Path<String>,
+    ApiJson(sims): ApiJson<Vec<SimRecord>>,
+) -> Result<Json<Subscriber>, ApiReply> {
+    check_sims(&sims)?;
+    let mut s = crate::camara::subscriber_by_number(&app, &msisdn).await?;
+    s.sims = sims;
+    app.store.update_subscriber(&s).await?;
+    Ok(Json(s))
 }
 
 #[utoipa::path(get, path = "/admin/v1/legal-bases", tag = "consent", responses((status = 200, body = Vec<LegalBasisRule>)), security(("admin" = [])))]
@@ -281,4 +310,5 @@ pub fn router() -> axum::Router<AppState> {
             routes::admin::LEGAL_BASES,
             get(legal_bases_get).put(legal_basis_put).delete(legal_basis_delete),
         )
+        .route(routes::admin::SUBSCRIBER_SIMS, axum::routing::put(sims_put))
 }

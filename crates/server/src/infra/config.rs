@@ -25,6 +25,40 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub sync: SyncConfig,
     pub ciba: CibaConfig,
+    pub camara: CamaraConfig,
+}
+
+/// The CAMARA resource APIs: what the operator discloses, and how much one
+/// client may call them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CamaraConfig {
+    /// How many days back SIM changes may be disclosed (SIM Swap's monitored
+    /// period, set by local regulation); 0 for no limit. Older dates are
+    /// answered `null` with `monitoredPeriod`, a longer `maxAge` is `OUT_OF_RANGE`.
+    pub sim_swap_monitored_days: u32,
+    /// Resource-API calls one client may make per second, per node; 0 for no
+    /// limit. Past it: 429 `TOO_MANY_REQUESTS` with `Retry-After`.
+    pub rate_limit_per_sec: u32,
+    /// Calls a client may make at once above its rate.
+    pub rate_limit_burst: u32,
+    /// Resource-API calls one client may make per `quota_window_secs`, per
+    /// node (a business quota); 0 for none. Past it: 429 `QUOTA_EXCEEDED`
+    /// with `Retry-After` until the window ends.
+    pub quota_per_client: u64,
+    pub quota_window_secs: u64,
+}
+
+impl Default for CamaraConfig {
+    fn default() -> Self {
+        Self {
+            sim_swap_monitored_days: 90,
+            rate_limit_per_sec: 0,
+            rate_limit_burst: 0,
+            quota_per_client: 0,
+            quota_window_secs: 86400,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -400,6 +434,9 @@ impl Config {
         }
         if self.admin.max_failures_per_address == 0 {
             return bad("admin.max_failures_per_address", "must be positive");
+        }
+        if self.camara.quota_window_secs == 0 {
+            return bad("camara.quota_window_secs", "must be positive");
         }
         if self.log.level.trim().is_empty() {
             return bad("log.level", "must not be empty");

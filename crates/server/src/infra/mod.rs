@@ -2,6 +2,7 @@
 //! the node-local machinery behind them (metrics, limits, caches, the `jti`
 //! group commit, keys on disk, the operational endpoints).
 
+pub mod api_limits;
 pub mod client_ip;
 pub mod clock;
 pub mod config;

@@ -31,6 +31,8 @@ pub struct App {
     pub legal_bases: crate::infra::legal_bases::LegalBasesCache,
     pub jwks: crate::infra::jwks_cache::JwksCache,
     pub limiter: FailureLimiter,
+    /// Per-client rate and quota on the resource APIs.
+    pub api_limits: crate::infra::api_limits::ApiLimiter,
     pub metrics: Metrics,
     pub http: reqwest::Client,
     pub network: Arc<dyn crate::network::Network>,

@@ -38,6 +38,7 @@ pub fn metadata(app: &AppState) -> Value {
         "request_object_signing_alg_values_supported": ASSERTION_ALGS,
         "grant_types_supported": IMPLEMENTED_GRANTS.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "response_types_supported": [],
+        "scopes_supported": scopes_supported(),
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": signing,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
@@ -47,6 +48,15 @@ pub fn metadata(app: &AppState) -> Value {
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
     })
+}
+
+/// The protocol scopes and every scope of the resource APIs served. `dpv:`
+/// purposes are scope values too, but the operator's legal bases decide
+/// which exist; they are not listed.
+fn scopes_supported() -> Vec<&'static str> {
+    let mut v = vec!["openid", "offline_access"];
+    v.extend_from_slice(netauth_domain::camara::API_SCOPES);
+    v
 }
 
 fn cacheable(v: &Value) -> Response {

@@ -1,9 +1,12 @@
 //! Issuing tokens about a subscriber (three-legged): the sealed access
 //! token, an ID token when `openid` was granted (pairwise `sub`, never the
 //! MSISDN), and a refresh token when `offline_access` was granted and the
-//! client may refresh (stored hashed, rotated on use).
+//! client may refresh (stored hashed, rotated on use). Number Verification
+//! scopes bound the token (`netauth_domain::camara::issuance_rules`): at
+//! most 300 s, single use, never a refresh token.
 
 use crate::infra::state::App;
+use netauth_domain::camara::issuance_rules;
 use netauth_domain::ciba::RefreshTokenRecord;
 use netauth_domain::client::Client;
 use netauth_domain::crypto::{b64url, random_token, sha256};
@@ -38,9 +41,12 @@ fn at_hash(token: &str) -> String {
 
 pub async fn issue_user_tokens(app: &App, g: UserGrant<'_>) -> Result<TokenResponse, StoreError> {
     let t = app.issue_time(&g.client.client_id, Some(&g.subscriber.id));
-    let ttl = app.access_token_ttl(g.client);
+    // Number Verification scopes: at most 300 s, single use, no refresh.
+    let rules = issuance_rules(g.scopes.iter().map(String::as_str));
+    let ttl = rules.ttl(app.access_token_ttl(g.client));
     let has = |s: &str| g.scopes.iter().any(|x| x == s);
-    let wants_refresh = has("offline_access") && g.client.allows_grant(GrantType::RefreshToken);
+    let wants_refresh =
+        has("offline_access") && g.client.allows_grant(GrantType::RefreshToken) && rules.refresh_allowed;
     let family_id = g.family_id.clone().unwrap_or_else(random_token::<16>);
     let api_scope: Vec<&str> =
         g.scopes.iter().map(String::as_str).filter(|s| *s != "offline_access").collect();
@@ -55,7 +61,7 @@ pub async fn issue_user_tokens(app: &App, g: UserGrant<'_>) -> Result<TokenRespo
         iat: t,
         exp: t + ttl,
         grant_id: Some(family_id.clone()),
-        single_use: false,
+        single_use: rules.single_use,
     };
     let ring = app.key_ring();
     let access_token = seal_access_token(&ring, &claims);

@@ -110,9 +110,11 @@ fn issue_client_credentials(
     )
     .map_err(OAuthError::from)?;
     let granted = decision.scopes.to_string();
-    let ttl = app.access_token_ttl(client);
-    let claims =
+    let rules = netauth_domain::camara::issuance_rules(granted.split(' '));
+    let ttl = rules.ttl(app.access_token_ttl(client));
+    let mut claims =
         AccessClaims::two_legged(&client.client_id, granted, app.issue_time(&client.client_id, None), ttl);
+    claims.single_use = rules.single_use;
     let access_token = seal_access_token(&app.key_ring(), &claims);
     Ok(TokenResponse {
         access_token,

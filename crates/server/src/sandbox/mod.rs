@@ -170,6 +170,7 @@ const CAMARA_SCOPES: &[&str] = &[
     "number-verification:verify",
     "number-verification:device-phone-number:read",
 ];
+const SIM_SWAP_SCOPES: &[&str] = &["sim-swap", "sim-swap:check", "sim-swap:retrieve-date"];
 const CAMARA_PURPOSES: &[&str] =
     &["dpv:FraudPreventionAndDetection", "dpv:RequestedServiceProvision", "dpv:IdentityVerification"];
 
@@ -217,6 +218,17 @@ const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CC,
         purposes: &[],
         purpose: "client_credentials with an RS256 application JWT in Authorization: Bearer",
+    },
+    DemoSpec {
+        id: "demo-sim-swap",
+        name: "SIM Swap demo, two-legged (client_credentials)",
+        method: AuthMethod::ClientSecretBasic,
+        key_alg: None,
+        scopes: SIM_SWAP_SCOPES,
+        ttl: None,
+        grants: CC,
+        purposes: &[],
+        purpose: "SIM Swap with a two-legged token: client_credentials, phoneNumber in the body",
     },
     DemoSpec {
         id: "demo-ciba",
@@ -317,6 +329,12 @@ pub fn describe(
             "introspect": url(routes::INTROSPECT),
             "revoke": url(routes::REVOKE),
             "echo": url(routes::SANDBOX_ECHO),
+            "number_verification_verify": url(routes::NUMBER_VERIFICATION_VERIFY),
+            "number_verification_device_phone_number": url(routes::NUMBER_VERIFICATION_DEVICE_PHONE_NUMBER),
+            "number_verification_openapi": url(routes::NUMBER_VERIFICATION_OPENAPI),
+            "sim_swap_check": url(routes::SIM_SWAP_CHECK),
+            "sim_swap_retrieve_date": url(routes::SIM_SWAP_RETRIEVE_DATE),
+            "sim_swap_openapi": url(routes::SIM_SWAP_OPENAPI),
             "admin": format!("{}{}", app.issuer, routes::ADMIN_BASE),
             "admin_openapi": url(routes::ADMIN_OPENAPI),
             "metrics": url(routes::METRICS),
@@ -383,6 +401,7 @@ struct DemoSubscriber {
     /// Days ago each SIM was activated (oldest first).
     sims_days_ago: &'static [i64],
     policy: HandsetPolicy,
+    status: SubscriberStatus,
 }
 
 const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
@@ -393,6 +412,7 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         addresses: &[],
         sims_days_ago: &[900, 2],
         policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
     },
     // The CAMARA profile's example number: asks on the handset.
     DemoSubscriber {
@@ -401,6 +421,7 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         addresses: &[],
         sims_days_ago: &[700],
         policy: HandsetPolicy::Ask,
+        status: SubscriberStatus::Active,
     },
     DemoSubscriber {
         msisdn: "+34677777777",
@@ -408,6 +429,7 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         addresses: &[],
         sims_days_ago: &[400],
         policy: HandsetPolicy::AutoDeny,
+        status: SubscriberStatus::Active,
     },
     // Behind CGNAT: 80.90.34.2, two port ranges, two subscribers.
     DemoSubscriber {
@@ -416,6 +438,7 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         addresses: &[("80.90.34.2", 16000, 16999)],
         sims_days_ago: &[300],
         policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
     },
     DemoSubscriber {
         msisdn: "+34611111112",
@@ -423,6 +446,7 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         addresses: &[("80.90.34.2", 17000, 17999)],
         sims_days_ago: &[300],
         policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
     },
     DemoSubscriber {
         msisdn: "+34622222222",
@@ -430,6 +454,7 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         addresses: &[("2001:db8::1", 0, 65535)],
         sims_days_ago: &[100],
         policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
     },
     DemoSubscriber {
         msisdn: "+4790000001",
@@ -437,6 +462,43 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         addresses: &[],
         sims_days_ago: &[50],
         policy: HandsetPolicy::Ask,
+        status: SubscriberStatus::Active,
+    },
+    // SIM Swap's cases (docs/camara-apis.md): swapped 30 days ago (inside
+    // the default 90-day monitored period, outside check's default 240 h),
+    // swapped 200 days ago (outside it: null + monitoredPeriod), a number
+    // that never had a SIM, and a suspended line (SERVICE_NOT_APPLICABLE).
+    DemoSubscriber {
+        msisdn: "+34633333333",
+        operator: "demo-es",
+        addresses: &[],
+        sims_days_ago: &[800, 30],
+        policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
+    },
+    DemoSubscriber {
+        msisdn: "+34644444444",
+        operator: "demo-es",
+        addresses: &[],
+        sims_days_ago: &[1000, 200],
+        policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
+    },
+    DemoSubscriber {
+        msisdn: "+34688888888",
+        operator: "demo-es",
+        addresses: &[],
+        sims_days_ago: &[],
+        policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
+    },
+    DemoSubscriber {
+        msisdn: "+34699999999",
+        operator: "demo-es",
+        addresses: &[],
+        sims_days_ago: &[500],
+        policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Suspended,
     },
 ];
 
@@ -472,6 +534,7 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
         addresses: Vec<AddressAssignment>,
         sims_days_ago: Vec<i64>,
         policy: HandsetPolicy,
+        status: SubscriberStatus,
     }
     let mut all: Vec<Phone> = DEMO_SUBSCRIBERS
         .iter()
@@ -485,6 +548,7 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
                 .collect(),
             sims_days_ago: d.sims_days_ago.to_vec(),
             policy: d.policy,
+            status: d.status,
         })
         .collect();
     for n in 1..=LOOPBACK_PHONES {
@@ -498,10 +562,11 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
             }],
             sims_days_ago: vec![200],
             policy: HandsetPolicy::AutoApprove,
+            status: SubscriberStatus::Active,
         });
     }
     let mut described = Vec::new();
-    for Phone { msisdn, operator, addresses, sims_days_ago: sims, policy } in all {
+    for Phone { msisdn, operator, addresses, sims_days_ago: sims, policy, status } in all {
         if app.store.subscriber_by_msisdn(&msisdn).await?.is_none() {
             let sims = sims
                 .iter()
@@ -516,7 +581,7 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
                     id: format!("sub_{}", netauth_domain::crypto::random_token::<12>()),
                     msisdn: msisdn.clone(),
                     operator_id: operator.into(),
-                    status: SubscriberStatus::Active,
+                    status,
                     sims,
                     addresses: addresses.clone(),
                     handset_policy: policy,
@@ -526,6 +591,7 @@ pub async fn load_demo_network(app: &AppState) -> anyhow::Result<Vec<Value>> {
         }
         described.push(json!({
             "phone_number": msisdn,
+            "status": status,
             "addresses": addresses,
             "handset_policy": policy,
             "handset": format!("{}{}", app.issuer, routes::sandbox::for_msisdn(routes::sandbox::HANDSET_PAGE, &msisdn)),

@@ -1,0 +1,10 @@
+//! The CAMARA resource APIs (Number Verification v2, SIM Swap v2) as
+//! features and scenarios in the style of CAMARA's own test definitions
+//! (`code/Test_definitions/*.feature`): each scenario keeps its CAMARA tag,
+//! says its Given/When/Then, and mints the tokens it needs through real
+//! flows against the running sandbox (`runner`).
+
+mod number_verification;
+mod openapi;
+pub mod runner;
+mod sim_swap;
