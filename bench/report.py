@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = "oidc-provider"
 SCENARIOS = ["floor", "cc-basic", "cc-jwt", "introspect"]
 # Multi-request flows: reported per flow (one iteration), with no target.
-FLOW_SCENARIOS = ["ciba"]
+FLOW_SCENARIOS = ["ciba", "number-verification"]
 MIB = 1024
 
 
@@ -240,7 +240,8 @@ def markdown(doc):
     if flows:
         lines += ["", "## Flows", "",
                   "Multi-request flows, per whole flow (`ciba`: bc-authorize, then the token poll that gets the "
-                  "token: two requests). Latency of the whole flow; no target, only the comparison.", "",
+                  "token: two requests; `number-verification`: operator token, bc-authorize, token, /verify: "
+                  "four). Latency of the whole flow; no target, only the comparison.", "",
                   "| flow | server | flows/s | req/s | flow p50 ms | flow p99 ms | flow p99 ms at ½ peak | × oidc-provider (flows/s) |",
                   "|---|---|---:|---:|---:|---:|---:|---:|"]
         for scenario in flows:

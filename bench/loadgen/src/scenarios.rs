@@ -9,13 +9,20 @@
 //! | `introspect`     | POST introspect (Basic) of one of 256 valid tokens of that client  |
 //! | `cc-basic-spread`| `cc-basic`, rotating over the fixture's clients (scale runs)       |
 //! | `ciba`           | POST bc-authorize (Basic), then POST token with its auth_req_id    |
+//! | `sim-swap`       | POST /sim-swap/v2/check with a two-legged (client_credentials) token |
+//! | `number-verification` | operator token → CIBA (bc-authorize, token) → POST /verify     |
 //!
 //! `ciba` uses a subscriber whose handset approves at once, so the first
 //! poll gets the token: one iteration is two requests (a flow).
+//! `number-verification` is a flow of four: the sandbox's entitlement server
+//! issues an operator token (what the app on the device would get), CIBA
+//! with `login_hint=operatortoken:…` gives a network-authenticated,
+//! single-use token, and `/verify` spends it (netauth only: the reference
+//! serves no resource API; until the JWT bearer grant exists, CIBA is the
+//! token source).
 //!
 //! Room for the later issues' flows: add a variant to [`Scenario`] and a
-//! [`Sequence`] of steps: `code-flow` (authorize → consent → code exchange), `refresh`,
-//! `number-verification` (token → resource API call).
+//! [`Sequence`] of steps: `code-flow` (authorize → consent → code exchange), `refresh`.
 
 use crate::engine::{BoxFuture, Conn, Flow, contains};
 use crate::jwt::Signer;
@@ -37,6 +44,8 @@ pub enum Scenario {
     Introspect,
     CcBasicSpread,
     Ciba,
+    SimSwap,
+    NumberVerification,
 }
 
 impl Scenario {
@@ -48,6 +57,8 @@ impl Scenario {
             Self::Introspect => "introspect",
             Self::CcBasicSpread => "cc-basic-spread",
             Self::Ciba => "ciba",
+            Self::SimSwap => "sim-swap",
+            Self::NumberVerification => "number-verification",
         }
     }
 
@@ -181,6 +192,22 @@ fn cc_body(scope: &str) -> String {
 const TOKEN_OK: &[u8] = b"\"access_token\"";
 const ACTIVE: &[u8] = b"\"active\":true";
 const AUTH_REQ_ID: &[u8] = b"\"auth_req_id\"";
+const OPERATOR_TOKEN: &[u8] = b"\"operator_token\"";
+const SWAPPED: &[u8] = b"\"swapped\"";
+const VERIFIED: &[u8] = b"\"devicePhoneNumberVerified\":true";
+
+fn json_headers(auth: Option<HeaderValue>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(a) = auth {
+        h.insert(AUTHORIZATION, a);
+    }
+    h
+}
+
+fn bearer(token: &str) -> anyhow::Result<HeaderValue> {
+    Ok(HeaderValue::from_str(&format!("Bearer {token}"))?)
+}
 
 /// What a scenario needs besides the Target.
 #[derive(Debug, Clone, Default)]
@@ -279,6 +306,75 @@ pub async fn prepare(
             });
             Arc::new(Sequence { steps: vec![(first, Some(AUTH_REQ_ID)), (poll, Some(TOKEN_OK))] })
         }
+        Scenario::SimSwap => {
+            let c = target
+                .camara
+                .as_ref()
+                .context("the target has no CAMARA APIs (`camara` in its target.json)")?;
+            let token = client_credentials_token(target, &c.sim_swap_client, "sim-swap:check").await?;
+            let body = serde_json::json!({ "phoneNumber": c.phone_number }).to_string();
+            Arc::new(Rotate {
+                templates: vec![Template::new(
+                    Method::POST,
+                    &c.sim_swap_check_path,
+                    json_headers(Some(bearer(&token)?)),
+                    body,
+                )?],
+                bodies: vec![],
+                wrap: true,
+                expect: Some(SWAPPED),
+            })
+        }
+        Scenario::NumberVerification => {
+            let c = target
+                .camara
+                .as_ref()
+                .context("the target has no CAMARA APIs (`camara` in its target.json)")?;
+            let basic = basic_auth(&c.nv_client.client_id, &c.nv_client.client_secret)?;
+            let phone = serde_json::json!({ "phoneNumber": c.phone_number }).to_string();
+            let issue =
+                Template::new(Method::POST, &c.operator_token_path, json_headers(None), phone.clone())?;
+            let bc =
+                Template::new(Method::POST, &c.bc_authorize_path, form_headers(Some(basic.clone())), "")?;
+            let token = Template::new(Method::POST, &target.token_path, form_headers(Some(basic)), "")?;
+            let verify_path = c.nv_verify_path.clone();
+            let scope = format!("{} number-verification:verify", c.purpose);
+            let first: Step = Box::new(move |_| Some(issue.request()));
+            let start: Step = Box::new(move |prev| {
+                let v: serde_json::Value = serde_json::from_slice(prev).ok()?;
+                let hint = format!("operatortoken:{}", v["operator_token"].as_str()?);
+                let body = format!("login_hint={}&scope={}", enc(&hint), enc(&scope));
+                Some(bc.request_with(Bytes::from(body)))
+            });
+            let poll: Step = Box::new(move |prev| {
+                let v: serde_json::Value = serde_json::from_slice(prev).ok()?;
+                let body = format!(
+                    "grant_type={}&auth_req_id={}",
+                    enc("urn:openid:params:grant-type:ciba"),
+                    enc(v["auth_req_id"].as_str()?)
+                );
+                Some(token.request_with(Bytes::from(body)))
+            });
+            let verify: Step = Box::new(move |prev| {
+                let v: serde_json::Value = serde_json::from_slice(prev).ok()?;
+                let t = Template::new(
+                    Method::POST,
+                    &verify_path,
+                    json_headers(Some(bearer(v["access_token"].as_str()?).ok()?)),
+                    phone.clone(),
+                )
+                .ok()?;
+                Some(t.request())
+            });
+            Arc::new(Sequence {
+                steps: vec![
+                    (first, Some(OPERATOR_TOKEN)),
+                    (start, Some(AUTH_REQ_ID)),
+                    (poll, Some(TOKEN_OK)),
+                    (verify, Some(VERIFIED)),
+                ],
+            })
+        }
         Scenario::Introspect => {
             let tokens = issue_tokens(target, 256).await?;
             let template =
@@ -290,6 +386,28 @@ pub async fn prepare(
             Arc::new(Rotate { templates: vec![template], bodies, wrap: true, expect: Some(ACTIVE) })
         }
     })
+}
+
+/// One client_credentials token for `client` with `scope`.
+async fn client_credentials_token(
+    target: &Target,
+    client: &crate::target::SecretClient,
+    scope: &str,
+) -> anyhow::Result<String> {
+    let t = Template::new(
+        Method::POST,
+        &target.token_path,
+        form_headers(Some(basic_auth(&client.client_id, &client.client_secret)?)),
+        cc_body(scope),
+    )?;
+    let mut conn = Conn::new(target.addr()?, target.authority(), false)?;
+    let (status, body) = conn
+        .send(t.request(), Some(TOKEN_OK))
+        .await
+        .with_context(|| format!("token request failed: {:?}", conn.stats.error_sample))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).with_context(|| format!("token answer {status} is not JSON"))?;
+    Ok(v["access_token"].as_str().with_context(|| format!("token answer {status}: {v}"))?.to_owned())
 }
 
 /// Obtains `n` access tokens for the Basic client, on one connection.

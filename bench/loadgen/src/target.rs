@@ -29,6 +29,9 @@ pub struct Target {
     /// A CIBA (poll mode) client_secret_basic client, for the `ciba` scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ciba: Option<CibaClient>,
+    /// netauth's CAMARA resource APIs (absent for the reference, which has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camara: Option<CamaraTarget>,
     /// netauth's admin API, for fixtures (absent for the reference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<Admin>,
@@ -49,6 +52,23 @@ pub struct CibaClient {
     /// A subscriber whose handset approves at once.
     pub login_hint: String,
     pub scope: String,
+}
+
+/// What the `sim-swap` and `number-verification` scenarios need.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CamaraTarget {
+    /// A client_credentials client with `sim-swap:check` (two-legged).
+    pub sim_swap_client: SecretClient,
+    /// A CIBA client allowed `number-verification:verify` under `purpose`.
+    pub nv_client: SecretClient,
+    pub purpose: String,
+    /// A subscriber of the simulated network.
+    pub phone_number: String,
+    /// The sandbox's TS.43-style issuer of operator tokens.
+    pub operator_token_path: String,
+    pub bc_authorize_path: String,
+    pub sim_swap_check_path: String,
+    pub nv_verify_path: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,6 +155,27 @@ pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
             scope: "dpv:FraudPreventionAndDetection sim-swap".into(),
         })
     });
+    let secret = |id: &str| -> Option<SecretClient> {
+        let c = find(id).ok()?;
+        Some(SecretClient {
+            client_id: c["client_id"].as_str()?.to_owned(),
+            client_secret: c["client_secret"].as_str()?.to_owned(),
+        })
+    };
+    let camara = match (secret("demo-sim-swap"), secret("demo-ciba")) {
+        (Some(sim_swap_client), Some(nv_client)) => Some(CamaraTarget {
+            sim_swap_client,
+            nv_client,
+            purpose: "dpv:FraudPreventionAndDetection".into(),
+            // Swapped 2 days ago; approves at once.
+            phone_number: "+34655555555".into(),
+            operator_token_path: "/sandbox/v1/operator-tokens".into(),
+            bc_authorize_path: "/bc-authorize".into(),
+            sim_swap_check_path: "/sim-swap/v2/check".into(),
+            nv_verify_path: "/number-verification/v2/verify".into(),
+        }),
+        _ => None,
+    };
     let scope = basic["scopes"]
         .as_array()
         .and_then(|a| a.first())
@@ -160,6 +201,7 @@ pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
             alg: s(&jwt["alg"], "alg")?,
         },
         ciba,
+        camara,
         admin: Some(Admin {
             base_url: format!("{}/admin/v1", issuer.trim_end_matches('/')),
             token: s(&doc["admin_token"], "admin_token")?,
