@@ -21,6 +21,7 @@ mod discovery;
 mod everywhere;
 mod flows;
 mod helpers;
+mod jwt_bearer;
 mod network;
 mod ops;
 mod tokens;

@@ -18,6 +18,11 @@ use serde_json::Value;
 /// `client_assertion_type` for `private_key_jwt` (RFC 7523 §2.2).
 pub const JWT_BEARER_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// The explicit `typ` a client assertion may carry (RFC 7523bis, an open ICM
+/// change providers must accept). Accepted on client assertions; refused on
+/// JWT bearer grants, so that one can never stand in for the other.
+pub const CLIENT_ASSERTION_TYP: &str = "client-authentication+jwt";
+
 /// The CAMARA profile's bound on assertion lifetimes.
 pub const MAX_ASSERTION_LIFETIME: i64 = 300;
 /// Seed 002: application JWTs may live up to 24 hours.
@@ -47,6 +52,10 @@ pub enum AssertionError {
     IssuedInFuture,
     #[error("the assertion is not valid yet")]
     NotYetValid,
+    #[error(
+        "the assertion is typed `client-authentication+jwt`: a client assertion is not an authorization grant"
+    )]
+    ClientAssertionAsGrant,
 }
 
 /// What the caller needs to enforce single use.
@@ -310,6 +319,58 @@ pub fn verify_app_jwt(
     num(&claims, "iat")?;
     let exp = check_times(&claims, now, skew, MAX_APP_JWT_LIFETIME)?;
     Ok(VerifiedAssertion { jti: jti(&claims)?, exp, claims })
+}
+
+/// A JWT bearer authorization grant whose signature, issuer, audience and
+/// times checked out (the caller records its `jti`); what it asks for is
+/// read by `jwt_bearer::read_grant`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantAssertion {
+    pub jti: String,
+    pub exp: UnixTime,
+    /// `tel:+E164` or `operatortoken:…`, as sent.
+    pub sub: String,
+    /// The `scope` claim, as sent: one `dpv:` purpose and the API scopes.
+    pub scope: String,
+}
+
+/// The `typ` of a JWS header, if it has one.
+fn header_typ(jwt: &str) -> Option<String> {
+    let header = crate::crypto::b64url_decode(jwt.split('.').next()?)?;
+    let v: Value = serde_json::from_slice(&header).ok()?;
+    v.get("typ")?.as_str().map(str::to_owned)
+}
+
+/// The JWT bearer grant's assertion (RFC 7523 §2.1 and §3, CAMARA profile
+/// §1.7): signed by `client` with its registered keys, `iss` = client_id,
+/// `aud` one of `audiences` (the token endpoint), `sub`, `iat`, `exp` and
+/// `jti` present, lifetime at most 300 s and `iat` not in the future, and a
+/// `scope` claim. A JWT typed as a client assertion is refused: a client
+/// assertion replayed as a grant must not become an access token.
+pub fn verify_grant_assertion(
+    jwt: &str,
+    client: &Client,
+    jwks: &JwkSet,
+    audiences: &[&str],
+    now: UnixTime,
+    skew: i64,
+) -> Result<GrantAssertion, AssertionError> {
+    if header_typ(jwt).is_some_and(|t| t.eq_ignore_ascii_case(CLIENT_ASSERTION_TYP)) {
+        return Err(AssertionError::ClientAssertionAsGrant);
+    }
+    let claims = verified_from(jwt, client, jwks, audiences)?;
+    num(&claims, "iat")?;
+    let exp = check_times(&claims, now, skew, MAX_ASSERTION_LIFETIME)?;
+    let sub = str_claim(&claims, "sub")?;
+    // A subject is a hint (CAMARA profile §1.6), and hints are bounded.
+    if sub.len() > 2100 {
+        return Err(AssertionError::Claim("sub"));
+    }
+    let scope = str_claim(&claims, "scope")?;
+    if scope.len() > 4096 {
+        return Err(AssertionError::Claim("scope"));
+    }
+    Ok(GrantAssertion { jti: jti(&claims)?, exp, sub: sub.to_owned(), scope: scope.to_owned() })
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@ pub enum TokenRequest {
     Ciba { auth_req_id: String },
     /// RFC 6749 §6.
     RefreshToken { refresh_token: String, scope: Option<ScopeSet> },
+    /// RFC 7523 §2.1 with the CAMARA profile §1.7: the signed `assertion`
+    /// carries everything, scope included (a `scope` parameter is refused).
+    JwtBearer { assertion: String },
 }
 
 impl TokenRequest {
@@ -78,10 +81,17 @@ impl TokenRequest {
                 refresh_token: form.require("refresh_token")?.to_owned(),
                 scope: form.get("scope").map(ScopeSet::parse).transpose()?,
             }),
-            other => Err(OAuthError::new(
-                OAuthErrorCode::UnsupportedGrantType,
-                format!("grant_type `{}` is not supported", other.as_str()),
-            )),
+            GrantType::JwtBearer => {
+                // CAMARA profile §1.7: the scope travels in the assertion's
+                // `scope` claim, never as a form parameter.
+                if form.contains("scope") {
+                    return Err(OAuthError::invalid_request(
+                        "the scope parameter must not be sent with the JWT bearer grant; \
+                         put the purpose and scopes in the assertion's `scope` claim",
+                    ));
+                }
+                Ok(Self::JwtBearer { assertion: form.require("assertion")?.to_owned() })
+            }
         }
     }
 
@@ -91,6 +101,7 @@ impl TokenRequest {
             Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             Self::Ciba { .. } => GrantType::Ciba,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::JwtBearer { .. } => GrantType::JwtBearer,
         }
     }
 }
@@ -126,6 +137,30 @@ mod tests {
                 redirect_uri: None,
                 code_verifier: Some("v".into())
             }
+        );
+    }
+
+    #[test]
+    fn jwt_bearer_takes_the_assertion_and_refuses_scope() {
+        let f =
+            Form::parse(b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c")
+                .unwrap();
+        assert_eq!(
+            TokenRequest::parse(&f, &GrantType::ALL).unwrap(),
+            TokenRequest::JwtBearer { assertion: "a.b.c".into() }
+        );
+        let f = Form::parse(
+            b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c&scope=x",
+        )
+        .unwrap();
+        assert_eq!(
+            TokenRequest::parse(&f, &GrantType::ALL).unwrap_err().code,
+            OAuthErrorCode::InvalidRequest
+        );
+        let f = Form::parse(b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer").unwrap();
+        assert_eq!(
+            TokenRequest::parse(&f, &GrantType::ALL).unwrap_err().code,
+            OAuthErrorCode::InvalidRequest
         );
     }
 

@@ -81,6 +81,7 @@ pub async fn build_state_with_clock(
                 .then_some(config.camara.sim_swap_monitored_days),
         }),
         log_names,
+        entitlement: Arc::new(crate::network::SandboxEntitlementServer { store: store.clone() }),
         jti: crate::infra::jti_writer::JtiWriter::spawn(store.clone()),
         store,
         master,

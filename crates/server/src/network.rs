@@ -4,6 +4,12 @@
 //! Store's tables, and a real operator plugs its own systems (HLR/HSS
 //! lookups, CGNAT logs, a TS.43 entitlement server, a push/USSD gateway) in
 //! behind it.
+//!
+//! Operator tokens (GSMA TS.43 entitlement credentials, CAMARA profile
+//! §1.12) have their own interface beside it, [`EntitlementServer`]: the
+//! system that validates them is the operator's entitlement server, not the
+//! network core, and a provider may have one without the other.
+//! [`resolve_login_hint`] sends each kind of hint to the right one.
 
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
@@ -18,7 +24,9 @@ use std::sync::Arc;
 
 #[async_trait]
 pub trait Network: Send + Sync {
-    /// The active subscriber a `login_hint` designates, if exactly one does.
+    /// The active subscriber a `tel:` or `ipport:` hint designates, if
+    /// exactly one does. Operator tokens are the [`EntitlementServer`]'s:
+    /// callers go through [`resolve_login_hint`].
     async fn resolve_hint(&self, hint: &LoginHint, now: UnixTime) -> Result<Option<Subscriber>, StoreError>;
     /// The active subscriber holding `ip` (and `port`, under CGNAT).
     async fn resolve_address(&self, ip: IpAddr, port: Option<u16>) -> Result<Option<Subscriber>, StoreError>;
@@ -54,17 +62,12 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 
 #[async_trait]
 impl Network for SandboxNetwork {
-    async fn resolve_hint(&self, hint: &LoginHint, now: UnixTime) -> Result<Option<Subscriber>, StoreError> {
+    async fn resolve_hint(&self, hint: &LoginHint, _now: UnixTime) -> Result<Option<Subscriber>, StoreError> {
         let s = match hint {
             LoginHint::Tel(m) => self.store.subscriber_by_msisdn(m.as_str()).await?,
             LoginHint::IpPort { ip, port } => return self.resolve_address(*ip, *port).await,
-            LoginHint::OperatorToken(t) => {
-                let hash = b64url(&sha256(t.as_bytes()));
-                match self.store.consume_operator_token(&hash, now).await? {
-                    Some(rec) => self.store.get_subscriber(&rec.subscriber_id).await?,
-                    None => None,
-                }
-            }
+            // Not the network core's to validate (see EntitlementServer).
+            LoginHint::OperatorToken(_) => None,
         };
         Ok(s.filter(Subscriber::is_active))
     }
@@ -96,5 +99,62 @@ impl Network for SandboxNetwork {
     async fn notify_handset(&self, subscriber: &Subscriber, prompt: &Prompt) {
         let subscriber = self.log_names.subscriber(&subscriber.msisdn);
         tracing::info!(%subscriber, prompt = %prompt.id, kind = %prompt.kind, "handset prompt");
+    }
+}
+
+/// A TS.43 entitlement server, as the authorization server sees it: it
+/// validates an operator token (GSMA TS.43 AcquireOperatorToken; CAMARA
+/// profile §1.12) and says which subscriber's SIM it proves. The token
+/// proves a SIM authentication (EAP-AKA) the entitlement server performed,
+/// so a grant obtained with it carries network assurance (`amr` `nba`) and
+/// opens Number Verification. The sandbox implements it with its own
+/// issuer (`/sandbox/v1/operator-tokens`); a real operator plugs its
+/// entitlement server in behind it.
+#[async_trait]
+pub trait EntitlementServer: Send + Sync {
+    /// The active subscriber `token` was issued for, or `None` when it is
+    /// unknown, expired, already used, or its line is not active. A token
+    /// is single use: a successful validation spends it.
+    async fn validate_operator_token(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Option<Subscriber>, StoreError>;
+}
+
+/// The sandbox's entitlement server: the tokens `/sandbox/v1/operator-tokens`
+/// issued, kept hashed in the Store and spent atomically, so a token is
+/// good once across all nodes.
+pub struct SandboxEntitlementServer {
+    pub store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl EntitlementServer for SandboxEntitlementServer {
+    async fn validate_operator_token(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Option<Subscriber>, StoreError> {
+        let hash = b64url(&sha256(token.as_bytes()));
+        let Some(rec) = self.store.consume_operator_token(&hash, now).await? else {
+            return Ok(None);
+        };
+        Ok(self.store.get_subscriber(&rec.subscriber_id).await?.filter(Subscriber::is_active))
+    }
+}
+
+/// The active subscriber a hint (CIBA `login_hint`, JWT bearer `sub`)
+/// designates: operator tokens through the entitlement server, numbers and
+/// addresses through the network.
+pub async fn resolve_login_hint(
+    network: &dyn Network,
+    entitlement: &dyn EntitlementServer,
+    hint: &LoginHint,
+    now: UnixTime,
+) -> Result<Option<Subscriber>, StoreError> {
+    match hint {
+        LoginHint::OperatorToken(t) => entitlement.validate_operator_token(t, now).await,
+        other => network.resolve_hint(other, now).await,
     }
 }

@@ -7,8 +7,10 @@
 //! |---|---|
 //! | may the client ask for this? | [`policy::authorize_request`] |
 //! | does the subscriber's consent allow it? | [`consent::decide_consent`] |
+//! | what does a JWT bearer grant's assertion ask for? | [`jwt_bearer::read_grant`] |
 
 pub mod consent;
+pub mod jwt_bearer;
 pub mod policy;
 
 pub use consent::{ConsentOutcome, decide_consent};

@@ -258,6 +258,10 @@ fn check_client(c: &Client, max_ttl: i64) -> Result<(), ManageError> {
     if uses_keys && c.jwks.is_none() && c.jwks_uri.is_none() {
         return Err(invalid(format!("{} needs jwks or jwks_uri", c.token_endpoint_auth_method.as_str())));
     }
+    // The grant's assertion is signed with the client's keys.
+    if c.grant_types.contains(&GrantType::JwtBearer) && c.jwks.is_none() && c.jwks_uri.is_none() {
+        return Err(invalid(format!("{} needs jwks or jwks_uri", GrantType::JwtBearer.as_str())));
+    }
     match (c.backchannel_token_delivery_mode, &c.backchannel_client_notification_endpoint) {
         (Some(DeliveryMode::Ping | DeliveryMode::Push), None) => {
             return Err(invalid("ping and push need backchannel_client_notification_endpoint"));

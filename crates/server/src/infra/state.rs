@@ -36,6 +36,8 @@ pub struct App {
     pub metrics: Metrics,
     pub http: reqwest::Client,
     pub network: Arc<dyn crate::network::Network>,
+    /// Validates operator tokens (TS.43), beside the network.
+    pub entitlement: Arc<dyn crate::network::EntitlementServer>,
     /// Group commit of assertion `jti` records.
     pub jti: crate::infra::jti_writer::JtiWriter,
     /// How subscriber identifiers appear in logs (see `infra::pseudonym`).
@@ -175,6 +177,15 @@ impl App {
         // Kept a minute, like a client announcement: nodes read the log by
         // position, and the cache's age bound covers a node that was away.
         self.revoke(RevocationKind::LegalBases, "", t, t + 60).await
+    }
+
+    /// The active subscriber a `login_hint` or JWT bearer `sub` designates.
+    pub async fn resolve_hint(
+        &self,
+        hint: &netauth_proto::LoginHint,
+    ) -> Result<Option<netauth_domain::subscriber::Subscriber>, StoreError> {
+        crate::network::resolve_login_hint(self.network.as_ref(), self.entitlement.as_ref(), hint, self.now())
+            .await
     }
 
     /// A client by id, from the cache or the Store.

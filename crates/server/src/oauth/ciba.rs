@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! POST /bc-authorize ─► authenticate client ─► request object? (verify_request_object)
-//!   ─► login_hint (only hint) ─► purpose + scopes (normalise) ─► Network::resolve_hint
+//!   ─► login_hint (only hint) ─► purpose + scopes (normalise) ─► App::resolve_hint (Network / EntitlementServer)
 //!   ─► consent::evaluate ─► Granted: approve at once
 //!                        └► Missing/Refuse: 403 access_denied
 //!                        └► Missing/Handset: prompt (policy: ask | auto-approve | auto-deny)
@@ -166,7 +166,7 @@ pub async fn bc_authorize_post(
         return Err(OAuthError::invalid_request("client_notification_token is too long").into());
     }
     let t = app.now();
-    let Some(subscriber) = app.network.resolve_hint(&hint, t).await? else {
+    let Some(subscriber) = app.resolve_hint(&hint).await? else {
         return Err(err(
             OAuthErrorCode::UnknownUserId,
             "the login_hint does not identify a subscriber of this operator",

@@ -11,7 +11,11 @@
 //!         ──► ReplayStore::record_jti    single use on every node (SECURITY.md 22)
 //!         ──► status check               suspended clients get nothing (SECURITY.md 17)
 //! ```
-//! Every failure is 401 `invalid_client` with `WWW-Authenticate`.
+//! Every failure is 401 `invalid_client` with `WWW-Authenticate`, except
+//! for the JWT bearer grant's assertion: when a token request presents no
+//! other credentials, the signed assertion itself authenticates the client
+//! (RFC 7523 §3.1, CAMARA profile §1.3), and its failures are 400
+//! `invalid_grant`.
 
 use crate::errors::OAuthReply;
 use crate::infra::state::App;
@@ -19,20 +23,36 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use netauth_domain::client::{AuthMethod, Client, verify_secret_dummy};
 use netauth_domain::client_auth::{
-    AssertionError, JWT_BEARER_ASSERTION_TYPE, VerifiedAssertion, parse_jwks, peek_claims, verify_app_jwt,
-    verify_client_assertion,
+    AssertionError, GrantAssertion, JWT_BEARER_ASSERTION_TYPE, VerifiedAssertion, parse_jwks, peek_claims,
+    verify_app_jwt, verify_client_assertion, verify_grant_assertion,
 };
-use netauth_proto::{Form, OAuthError};
+use netauth_proto::{Form, GrantType, OAuthError};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 /// What the request presented.
 #[derive(Debug)]
 enum Presented {
-    Basic { client_id: String, secret: String },
-    Post { client_id: String, secret: String },
-    Assertion { client_id: Option<String>, assertion: String },
-    AppJwt { jwt: String },
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    Post {
+        client_id: String,
+        secret: String,
+    },
+    Assertion {
+        client_id: Option<String>,
+        assertion: String,
+    },
+    AppJwt {
+        jwt: String,
+    },
+    /// No credentials, at the token endpoint, with the JWT bearer grant:
+    /// the grant's assertion authenticates its issuer.
+    GrantAssertion {
+        assertion: String,
+    },
 }
 
 impl Presented {
@@ -42,6 +62,8 @@ impl Presented {
             Self::Post { .. } => AuthMethod::ClientSecretPost,
             Self::Assertion { .. } => AuthMethod::PrivateKeyJwt,
             Self::AppJwt { .. } => AuthMethod::AppJwt,
+            // Signed with the keys private_key_jwt uses.
+            Self::GrantAssertion { .. } => AuthMethod::PrivateKeyJwt,
         }
     }
     fn scheme(&self) -> &'static str {
@@ -65,7 +87,11 @@ fn form_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn presented_credentials(headers: &HeaderMap, form: &Form) -> Result<Presented, OAuthReply> {
+fn presented_credentials(
+    headers: &HeaderMap,
+    form: &Form,
+    grant_assertion_allowed: bool,
+) -> Result<Presented, OAuthReply> {
     let mut found: Vec<Presented> = Vec::new();
     let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
     let auth = auth_headers.next();
@@ -110,6 +136,13 @@ fn presented_credentials(headers: &HeaderMap, form: &Form) -> Result<Presented, 
     if found.len() > 1 {
         return Err(invalid_request("more than one client authentication method in the request"));
     }
+    if found.is_empty()
+        && grant_assertion_allowed
+        && form.get("grant_type") == Some(GrantType::JwtBearer.as_str())
+        && let Some(a) = form.get("assertion")
+    {
+        found.push(Presented::GrantAssertion { assertion: a.to_owned() });
+    }
     let p = found
         .pop()
         .ok_or_else(|| OAuthReply::from(OAuthError::invalid_client("client authentication required")))?;
@@ -131,7 +164,17 @@ fn claimed_id(p: &Presented) -> Option<String> {
             peek_claims(assertion)?.get("sub")?.as_str().map(str::to_owned)
         }
         Presented::AppJwt { jwt } => peek_claims(jwt)?.get("application_id")?.as_str().map(str::to_owned),
+        Presented::GrantAssertion { assertion } => {
+            peek_claims(assertion)?.get("iss")?.as_str().map(str::to_owned)
+        }
     }
+}
+
+/// An authenticated client, and the JWT bearer grant assertion that
+/// authenticated it, if one did (verified, its `jti` spent).
+pub struct Authenticated {
+    pub client: Arc<Client>,
+    pub grant_assertion: Option<GrantAssertion>,
 }
 
 /// Authenticates the client of a request to `endpoint_url`.
@@ -142,8 +185,23 @@ pub async fn authenticate(
     addr: IpAddr,
     endpoint_url: &str,
 ) -> Result<Arc<Client>, OAuthReply> {
-    let presented = presented_credentials(headers, form)?;
+    Ok(authenticate_request(app, headers, form, addr, endpoint_url, false).await?.client)
+}
+
+/// [`authenticate`], where a token request may also be authenticated by
+/// its JWT bearer grant assertion (`grant_assertion_allowed`: the token
+/// endpoint only).
+pub async fn authenticate_request(
+    app: &App,
+    headers: &HeaderMap,
+    form: &Form,
+    addr: IpAddr,
+    endpoint_url: &str,
+    grant_assertion_allowed: bool,
+) -> Result<Authenticated, OAuthReply> {
+    let presented = presented_credentials(headers, form, grant_assertion_allowed)?;
     let scheme = presented.scheme();
+    let is_grant = matches!(presented, Presented::GrantAssertion { .. });
     let claimed = claimed_id(&presented);
     if let Some(wait) = app.limiter.check(claimed.as_deref(), addr) {
         return Err(OAuthError::too_many_attempts(wait).into());
@@ -152,6 +210,10 @@ pub async fn authenticate(
         crate::infra::metrics::Metrics::inc(&app.metrics.client_auth_failures);
         app.limiter.record_failure(claimed.as_deref(), addr);
         tracing::info!(client_id = claimed.as_deref().unwrap_or("-"), %addr, reason = %description, "client authentication failed");
+        if is_grant {
+            // RFC 7523 §3.1: an assertion that does not verify is invalid_grant.
+            return OAuthError::invalid_grant(description).into();
+        }
         OAuthReply { error: OAuthError::invalid_client(description), scheme }
     };
     let client = match &claimed {
@@ -162,10 +224,15 @@ pub async fn authenticate(
         if let Presented::Basic { secret, .. } | Presented::Post { secret, .. } = &presented {
             verify_secret_dummy(secret);
         }
+        if is_grant {
+            return Err(fail("the assertion's `iss` is not a registered client".into()));
+        }
         return Err(fail("client authentication failed".into()));
     };
     let t = app.now();
-    if presented.method() != client.token_endpoint_auth_method {
+    // A grant assertion is checked against the client's keys, whatever its
+    // registered method: holding the private key authenticates it.
+    if !is_grant && presented.method() != client.token_endpoint_auth_method {
         // The same answer as for an unknown client, so that ids cannot be
         // enumerated; the log says what happened.
         tracing::info!(client_id = %client.client_id, registered = client.token_endpoint_auth_method.as_str(),
@@ -175,6 +242,7 @@ pub async fn authenticate(
         }
         return Err(fail("client authentication failed".into()));
     }
+    let mut grant_assertion = None;
     match &presented {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
             if !client.verify_secret(secret, t) {
@@ -205,20 +273,63 @@ pub async fn authenticate(
                 Err(store) => store,
             })?;
         }
+        Presented::GrantAssertion { assertion } => {
+            // RFC 7523 §3: the issuer or the token endpoint (canonical, or
+            // the alias it was sent to).
+            let issuer = app.issuer.as_str();
+            let audiences = [issuer, endpoint_url, &format!("{issuer}{}", crate::routes::TOKEN.path)];
+            let g = verify_grant_assertion_with_keys(app, &client, assertion, &audiences, t)
+                .await
+                .map_err(&fail)?;
+            record_grant_jti(app, &client, &g).await.map_err(|r| match r {
+                Ok(d) => fail(d),
+                Err(store) => store,
+            })?;
+            grant_assertion = Some(g);
+        }
     }
     if !client.is_active() {
         return Err(fail("the client is suspended".into()));
     }
-    Ok(client)
+    Ok(Authenticated { client, grant_assertion })
+}
+
+/// Verifies a JWT bearer grant assertion of `client` with its registered
+/// keys (see `verify_grant_assertion`); the caller records its `jti`.
+pub async fn verify_grant_assertion_with_keys(
+    app: &App,
+    client: &Client,
+    assertion: &str,
+    audiences: &[&str],
+    now: netauth_domain::UnixTime,
+) -> Result<GrantAssertion, String> {
+    let skew = app.config.client_auth.clock_skew_secs;
+    verify_with_keys(app, client, |set| verify_grant_assertion(assertion, client, set, audiences, now, skew))
+        .await
+}
+
+/// Records a grant assertion's `jti`: single use on every node, in a space
+/// of its own (`grant:`), so that it never collides with the client's
+/// assertion `jti`s.
+pub async fn record_grant_jti(
+    app: &App,
+    client: &Client,
+    g: &GrantAssertion,
+) -> Result<(), Result<String, OAuthReply>> {
+    match app.jti.record(&client.client_id, &format!("grant:{}", g.jti), g.exp).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Ok("the assertion's jti has already been used".into())),
+        Err(e) => Err(Err(e.into())),
+    }
 }
 
 /// Runs `verify` against the client's registered keys: the inline `jwks`, or
 /// the `jwks_uri` set, re-fetched once if the assertion names an unknown kid.
-async fn verify_with_keys(
+async fn verify_with_keys<T>(
     app: &App,
     client: &Client,
-    verify: impl Fn(&jsonwebtoken::jwk::JwkSet) -> Result<VerifiedAssertion, AssertionError>,
-) -> Result<VerifiedAssertion, String> {
+    verify: impl Fn(&jsonwebtoken::jwk::JwkSet) -> Result<T, AssertionError>,
+) -> Result<T, String> {
     if let Some(jwks) = &client.jwks {
         return verify(&parse_jwks(jwks)).map_err(|e| e.to_string());
     }

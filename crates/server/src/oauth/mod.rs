@@ -6,6 +6,7 @@ pub mod consent;
 pub mod discovery;
 pub mod introspect;
 pub mod issue;
+pub mod jwt_bearer;
 pub mod token;
 
 use crate::errors::OAuthReply;
@@ -49,6 +50,10 @@ pub struct ClientRequest {
     /// The URL the request was sent to (an accepted assertion audience).
     pub endpoint_url: String,
     pub headers: HeaderMap,
+    /// At the token endpoint, a JWT bearer grant's assertion that
+    /// authenticated the client (no other credentials were presented):
+    /// already verified and spent.
+    pub grant_assertion: Option<netauth_domain::client_auth::GrantAssertion>,
 }
 
 impl axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest {
@@ -67,14 +72,23 @@ impl axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest
             .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
         let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
         let endpoint_url = format!("{}{}", app.issuer, path);
+        // Only the token endpoint takes a grant assertion as credentials.
+        let at_token = crate::routes::TOKEN.paths().any(|p| p == path);
         let headers = parts.headers.clone();
         let body = axum::body::Bytes::from_request(axum::extract::Request::from_parts(parts, body), app)
             .await
             .map_err(body_error)?;
         let form = parse_form(&headers, &body)?;
         let addr = crate::infra::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
-        let client =
-            crate::oauth::client_auth::authenticate(app, &headers, &form, addr, &endpoint_url).await?;
-        Ok(Self { form, client, endpoint_url, headers })
+        let auth = crate::oauth::client_auth::authenticate_request(
+            app,
+            &headers,
+            &form,
+            addr,
+            &endpoint_url,
+            at_token,
+        )
+        .await?;
+        Ok(Self { form, client: auth.client, endpoint_url, headers, grant_assertion: auth.grant_assertion })
     }
 }

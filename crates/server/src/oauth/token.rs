@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! POST /token ─► parse_form ─► client_auth::authenticate ─► TokenRequest::parse
-//!              └► grant handler (client_credentials: issue_client_credentials)
+//!              └► grant handler (client_credentials: issue_client_credentials;
+//!                 CIBA: ciba::poll; refresh_token: refresh; JWT bearer: jwt_bearer::grant)
 //!              └► 200 {access_token, token_type, expires_in, scope}, no-store
 //! ```
 
@@ -21,7 +22,7 @@ use netauth_proto::{GrantType, OAuthError, Purpose, ScopeSet, TokenRequest};
 
 /// The grant types this build implements.
 pub const IMPLEMENTED_GRANTS: &[GrantType] =
-    &[GrantType::ClientCredentials, GrantType::Ciba, GrantType::RefreshToken];
+    &[GrantType::ClientCredentials, GrantType::Ciba, GrantType::RefreshToken, GrantType::JwtBearer];
 
 fn reply(t: TokenResponse) -> Response {
     let mut r = Json(t).into_response();
@@ -64,7 +65,7 @@ fn is_http_date(s: &str) -> bool {
 }
 
 async fn token(app: &AppState, req: ClientRequest) -> Result<Response, OAuthReply> {
-    let ClientRequest { form, client, .. } = req;
+    let ClientRequest { form, client, endpoint_url, grant_assertion, .. } = req;
     let request = TokenRequest::parse(&form, IMPLEMENTED_GRANTS)?;
     if !client.allows_grant(request.grant_type()) {
         return Err(OAuthError::unauthorized_client(format!(
@@ -87,6 +88,9 @@ async fn token(app: &AppState, req: ClientRequest) -> Result<Response, OAuthRepl
         TokenRequest::Ciba { auth_req_id } => crate::oauth::ciba::poll(app, &client, &auth_req_id).await?,
         TokenRequest::RefreshToken { refresh_token, scope } => {
             refresh(app, &client, &refresh_token, scope).await?
+        }
+        TokenRequest::JwtBearer { assertion } => {
+            crate::oauth::jwt_bearer::grant(app, &client, &assertion, &endpoint_url, grant_assertion).await?
         }
     };
     Metrics::inc(&app.metrics.tokens_issued);
