@@ -16,6 +16,7 @@ mod ciba;
 mod cli;
 mod client_auth;
 mod client_credentials;
+mod connections;
 mod contracts;
 mod discovery;
 mod everywhere;

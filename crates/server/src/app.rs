@@ -20,7 +20,6 @@ use axum::routing::{MethodRouter, get, post};
 use netauth_domain::keys::{KeyRing, MasterKey};
 use netauth_domain::revocation::RevocationSet;
 use netauth_store::Store;
-use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -220,17 +219,24 @@ pub fn spawn_background(app: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
 pub async fn serve(app: AppState, listener: TcpListener) -> anyhow::Result<()> {
     let tasks = spawn_background(&app);
     let grace = Duration::from_secs(app.config.server.shutdown_grace_secs);
-    let router = router(app);
+    let s = &app.config.server;
+    let limits = crate::infra::conn::ConnLimits {
+        header_read_timeout: Duration::from_secs(s.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+        max_connections: s.max_connections,
+        max_connections_per_address: s.max_connections_per_address,
+        trusted_proxies: s.trusted_proxies.clone(),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
+    let server =
+        crate::infra::conn::serve_connections(listener, router(app.clone()), limits, app, async move {
             shutdown_signal().await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = tx.send(());
         });
-    let mut server = std::pin::pin!(server.into_future());
+    let mut server = std::pin::pin!(server);
     tokio::select! {
-        r = &mut server => r?,
+        () = &mut server => {}
         _ = async { let _ = rx.await; tokio::time::sleep(grace).await } => {
             tracing::warn!("grace period over; closing remaining connections");
         }

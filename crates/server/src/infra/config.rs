@@ -103,6 +103,19 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// How long in-flight requests get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// A request head must arrive complete within this time of the server
+    /// waiting for it (on a new connection or after a response, so it is
+    /// also the keep-alive idle limit).
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing moves either way for this long is
+    /// closed (stalled bodies, clients that stop reading).
+    pub idle_timeout_secs: u64,
+    /// Open connections at most; at the cap new ones wait to be accepted.
+    /// Keep it under the process's file-descriptor limit.
+    pub max_connections: usize,
+    /// Open connections at most from one address (an IPv6 /64); past that
+    /// new ones are closed at once. Trusted proxies are exempt.
+    pub max_connections_per_address: u32,
 }
 
 impl Default for ServerConfig {
@@ -114,6 +127,10 @@ impl Default for ServerConfig {
             request_body_limit: 64 * 1024,
             request_timeout_secs: 15,
             shutdown_grace_secs: 10,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            max_connections_per_address: 128,
         }
     }
 }
@@ -379,6 +396,18 @@ impl Config {
         }
         if self.server.request_timeout_secs == 0 {
             return bad("server.request_timeout_secs", "must be positive");
+        }
+        if self.server.header_read_timeout_secs == 0 {
+            return bad("server.header_read_timeout_secs", "must be positive");
+        }
+        if self.server.idle_timeout_secs <= self.server.request_timeout_secs {
+            return bad("server.idle_timeout_secs", "must exceed server.request_timeout_secs");
+        }
+        if self.server.max_connections == 0 || self.server.max_connections_per_address == 0 {
+            return bad(
+                "server.max_connections",
+                "max_connections and max_connections_per_address must be positive",
+            );
         }
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")

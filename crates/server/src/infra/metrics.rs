@@ -16,6 +16,12 @@ pub struct Metrics {
     pub responses_2xx: AtomicU64,
     pub responses_4xx: AtomicU64,
     pub responses_5xx: AtomicU64,
+    /// Open client connections (a gauge).
+    pub connections_open: AtomicU64,
+    /// Connections closed at once: their address had its cap open.
+    pub connections_refused: AtomicU64,
+    /// Times accepting paused because `server.max_connections` were open.
+    pub connections_at_capacity: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS_US.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -56,6 +62,21 @@ impl Metrics {
         );
         counter("netauth_introspections_total", "Introspection requests answered.", g(&self.introspections));
         counter("netauth_revocations_total", "Revocation requests answered.", g(&self.revocations));
+        counter(
+            "netauth_http_connections_refused_total",
+            "Connections closed on accept: server.max_connections_per_address open from that address.",
+            g(&self.connections_refused),
+        );
+        counter(
+            "netauth_http_connections_at_capacity_total",
+            "Times accepting paused: server.max_connections open.",
+            g(&self.connections_at_capacity),
+        );
+        let _ = writeln!(
+            s,
+            "# HELP netauth_http_connections_open Open client connections.\n# TYPE netauth_http_connections_open gauge\nnetauth_http_connections_open {}",
+            g(&self.connections_open)
+        );
         let _ = writeln!(s, "# HELP netauth_http_responses_total HTTP responses by status class.");
         let _ = writeln!(s, "# TYPE netauth_http_responses_total counter");
         for (class, c) in

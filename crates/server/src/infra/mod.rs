@@ -6,6 +6,7 @@ pub mod api_limits;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod jti_writer;
 pub mod jwks_cache;
 pub mod keys;
