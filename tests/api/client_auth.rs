@@ -498,3 +498,121 @@ async fn jwks_uri_refresh_picks_up_a_new_key() {
     assert_eq!(resp.status(), 200);
     assert_eq!(mock.hits.load(Ordering::SeqCst), 2);
 }
+
+/// A raw `jwks_uri` endpoint: answers every request with `head` and then
+/// `body_chunks` chunks of 16 KiB (chunked encoding), after `delay`; counts
+/// requests and the bytes it managed to write.
+struct RawJwks {
+    url: String,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    written: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn raw_jwks(body_chunks: usize, delay: std::time::Duration, valid: Option<Value>) -> RawJwks {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (h, w) = (hits.clone(), written.clone());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let (h, w, valid) = (h.clone(), w.clone(), valid.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                h.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                if let Some(v) = valid {
+                    let b = v.to_string();
+                    let _ = s
+                        .write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}", b.len()).as_bytes())
+                        .await;
+                    return;
+                }
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await;
+                let chunk = format!("4000\r\n{}\r\n", " ".repeat(0x4000));
+                for _ in 0..body_chunks {
+                    if s.write_all(chunk.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    w.fetch_add(0x4000, Ordering::SeqCst);
+                }
+                let _ = s.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    RawJwks { url, hits, written }
+}
+
+/// Issue #10 point 4: a `jwks_uri` answering an endless chunked body is
+/// abandoned past 64 KiB; the failure is remembered, so parallel and later
+/// assertions do not fetch again.
+#[tokio::test]
+async fn huge_jwks_uri_bodies_are_cut_and_failures_cached() {
+    let app = spawn_app().await;
+    // 64 MiB offered; the server must stop long before.
+    let raw = raw_jwks(4096, std::time::Duration::ZERO, None).await;
+    let c = app.create_client("private_key_jwt", json!({"jwks_uri": raw.url, "jwks": null})).await;
+    let (k, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let jwt = k.sign_jwt(Some("k"), None, &assertion_claims(&c.client_id, &app.base));
+        let (http, url) = (app.http.clone(), app.url("/token"));
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", jwt.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 401);
+    }
+    assert_eq!(raw.hits.load(Ordering::SeqCst), 1, "ten parallel assertions, one fetch");
+    let jwt = k.sign_jwt(Some("k"), None, &assertion_claims(&c.client_id, &app.base));
+    assert_eq!(app.cc_with_assertion(&jwt).await.status(), 401);
+    assert_eq!(raw.hits.load(Ordering::SeqCst), 1, "the failure is remembered");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let written = raw.written.load(Ordering::SeqCst);
+    assert!(written < 16 * 1024 * 1024, "the server stopped reading: {written} bytes written of 64 MiB");
+}
+
+/// Issue #10 point 4: concurrent first fetches of one `jwks_uri` share a
+/// single request.
+#[tokio::test]
+async fn concurrent_jwks_uri_fetches_share_one_request() {
+    let app = spawn_app().await;
+    let (k, _) = SigningKey::generate(SigningAlg::ES256).unwrap();
+    let mut j = k.public_jwk_members();
+    j["kid"] = "k1".into();
+    let raw = raw_jwks(0, std::time::Duration::from_millis(300), Some(json!({"keys": [j]}))).await;
+    let c = app.create_client("private_key_jwt", json!({"jwks_uri": raw.url, "jwks": null})).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let jwt = k.sign_jwt(Some("k1"), None, &assertion_claims(&c.client_id, &app.base));
+        let (http, url) = (app.http.clone(), app.url("/token"));
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", jwt.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    assert_eq!(raw.hits.load(Ordering::SeqCst), 1);
+}
