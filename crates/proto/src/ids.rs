@@ -4,7 +4,7 @@
 //! length bounds checked once, at parsing.
 //!
 //! Both serialise as plain strings (stored documents and sealed tokens keep
-//! their format), and with the `sqlx` feature they bind as `TEXT`.
+//! their format).
 
 use crate::error::OAuthError;
 use std::borrow::Borrow;
@@ -18,7 +18,6 @@ use std::ops::Deref;
     Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
 pub struct ClientId(String);
 
 impl ClientId {

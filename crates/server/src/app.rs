@@ -42,6 +42,8 @@ pub async fn build_state_with_clock(
     master: MasterKey,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<AppState> {
+    // Every Store call is counted, per method (`/metrics`).
+    let (store, store_calls) = netauth_store::counted::counted(store);
     let t = clock.now();
     crate::infra::keys::ensure_keys(store.as_ref(), &master, t).await?;
     let rows = store.list_keys().await?;
@@ -67,7 +69,7 @@ pub async fn build_state_with_clock(
             config.admin.max_failures_per_address,
         ),
         api_limits: crate::infra::api_limits::ApiLimiter::new(&config.camara),
-        metrics: Metrics::default(),
+        metrics: Metrics::with_store_calls(store_calls),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("netauth/", env!("CARGO_PKG_VERSION")))

@@ -39,7 +39,9 @@
 //!    `mod aggregates`, `pub use aggregates::codes::CodeStore;`, `+ CodeStore`
 //!    in both lists of the [`Store`] supertrait, and one line in
 //!    `impl_aggregates!`.
-//! 3. One migration per backend: `migrations/sqlite/NNNN_codes.sql` and
+//! 3. One line per method in the list of `counted.rs` (the round-trip
+//!    counter; the compiler points there).
+//! 4. One migration per backend: `migrations/sqlite/NNNN_codes.sql` and
 //!    `migrations/postgres/NNNN_codes.sql`.
 //!
 //! If its rows expire, also add its `PURGE_…` statement to the janitor's list
@@ -48,6 +50,7 @@
 use std::sync::Arc;
 
 mod backend;
+pub mod counted;
 mod postgres;
 mod sqlite;
 

@@ -9,6 +9,7 @@
 //! behind netauth's back (SQL by hand) is picked up too; 0 disables caching.
 
 use netauth_domain::flows::LegalBases;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,11 +20,24 @@ pub struct LegalBasesCache {
     /// Bumped by every invalidation: a read that started before one must
     /// not install what it read (it may predate the change).
     generation: AtomicU64,
+    /// Log positions of the notices applied: the periodic sync reads the
+    /// last few seconds again (see `App::sync_revocations`), and a notice
+    /// must empty the cache once, not on every sync.
+    seen: Mutex<HashSet<i64>>,
 }
+
+/// Notices remembered at most; they are rare (admin changes), and
+/// forgetting one costs one re-read.
+const SEEN_MAX: usize = 1024;
 
 impl LegalBasesCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, current: Mutex::new(None), generation: AtomicU64::new(0) }
+        Self {
+            ttl,
+            current: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            seen: Mutex::new(HashSet::new()),
+        }
     }
 
     /// The cached rules while fresh.
@@ -50,6 +64,20 @@ impl LegalBasesCache {
         }
     }
 
+    /// Applies the change notice at log position `seq`, the first time only.
+    pub fn notice(&self, seq: i64) {
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.len() >= SEEN_MAX {
+                seen.clear();
+            }
+            if !seen.insert(seq) {
+                return;
+            }
+        }
+        self.invalidate();
+    }
+
     /// The rules changed: the next request reads them again.
     pub fn invalidate(&self) {
         let mut c = self.current.lock().unwrap_or_else(|p| p.into_inner());
@@ -74,6 +102,17 @@ mod tests {
         c.put(g, Arc::new(LegalBases::default()));
         assert!(c.get().is_some());
         c.invalidate();
+        assert!(c.get().is_none());
+    }
+
+    #[test]
+    fn a_notice_applies_once() {
+        let c = LegalBasesCache::new(Duration::from_secs(60));
+        c.notice(7);
+        c.put(c.generation(), Arc::new(LegalBases::default()));
+        c.notice(7); // read again by the look-back of a later sync
+        assert!(c.get().is_some());
+        c.notice(8);
         assert!(c.get().is_none());
     }
 

@@ -1,7 +1,9 @@
 //! Prometheus text exposition of a few counters and a latency histogram,
 //! kept in atomics: the hot path pays one relaxed increment per request.
 
+use netauth_store::counted::StoreCalls;
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds of the latency histogram buckets, in microseconds.
@@ -25,9 +27,16 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; BUCKETS_US.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
+    /// Calls to the Store per method: database round trips.
+    pub store_calls: Arc<StoreCalls>,
 }
 
 impl Metrics {
+    /// Metrics that also report the Store calls counted in `store_calls`.
+    pub fn with_store_calls(store_calls: Arc<StoreCalls>) -> Self {
+        Self { store_calls, ..Self::default() }
+    }
+
     pub fn inc(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -100,6 +109,11 @@ impl Metrics {
         let _ =
             writeln!(s, "netauth_http_request_duration_seconds_sum {}", g(&self.latency_sum_us) as f64 / 1e6);
         let _ = writeln!(s, "netauth_http_request_duration_seconds_count {count}");
+        let _ = writeln!(s, "# HELP netauth_store_calls_total Store calls (database round trips) by method.");
+        let _ = writeln!(s, "# TYPE netauth_store_calls_total counter");
+        for (method, n) in self.store_calls.by_method() {
+            let _ = writeln!(s, "netauth_store_calls_total{{method=\"{method}\"}} {n}");
+        }
         for (name, help, v) in extra {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }

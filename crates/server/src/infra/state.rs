@@ -104,7 +104,7 @@ impl App {
             let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
             for e in &entries {
                 set.apply(e);
-                self.apply_change_notice(e.kind, &e.value);
+                self.apply_change_notice(e.seq, e.kind, &e.value);
             }
             set.prune(t);
             applied += entries.len();
@@ -146,15 +146,15 @@ impl App {
             issued_before,
             expires_at,
         });
-        self.apply_change_notice(kind, value);
+        self.apply_change_notice(seq, kind, value);
         Ok(())
     }
 
     /// What a log entry means for this node's caches.
-    fn apply_change_notice(&self, kind: RevocationKind, value: &str) {
+    fn apply_change_notice(&self, seq: i64, kind: RevocationKind, value: &str) {
         match kind {
             RevocationKind::Client => self.clients.evict(value),
-            RevocationKind::LegalBases => self.legal_bases.invalidate(),
+            RevocationKind::LegalBases => self.legal_bases.notice(seq),
             RevocationKind::Token | RevocationKind::Grant | RevocationKind::Subject => {}
         }
     }
