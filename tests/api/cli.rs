@@ -52,6 +52,21 @@ async fn sandbox_starts_from_nothing_and_serves_seed_004() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let doc = doc.expect("sandbox.json written");
+    // Issue #10 point 9: the data directory and every file holding keys,
+    // secrets or subscriber data are the owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let data = dir.join("netauth-data");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("keys")), 0o700);
+        for f in ["netauth.db", "netauth.db-wal", "netauth.db-shm", "master.key", "sandbox.json"] {
+            assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+        }
+        for k in std::fs::read_dir(data.join("keys")).unwrap() {
+            assert_eq!(mode(&k.unwrap().path()), 0o600);
+        }
+    }
     let issuer = doc["issuer"].as_str().unwrap();
     assert_eq!(issuer, format!("http://127.0.0.1:{port}"));
     let g2p = doc["clients"].as_array().unwrap().iter().find(|c| c["client_id"] == "demo-g2p").unwrap();

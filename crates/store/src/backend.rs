@@ -33,6 +33,10 @@ pub(crate) trait Backend {
     /// (bound to its id), so the count of its pending prompts cannot go stale
     /// before the insert; `None` when the database serialises writers anyway.
     const LOCK_PENDING_PROMPTS: Option<&'static str>;
+    /// Run by the janitor after its sweep: SQLite's write-ahead log is
+    /// checkpointed and truncated there (issue #10 point 6); `None` where the
+    /// database manages its log itself.
+    const CHECKPOINT: Option<&'static str>;
 }
 
 /// `list_clients`, `list_subscribers` and `subscribers_by_address` never

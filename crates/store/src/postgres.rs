@@ -46,6 +46,7 @@ impl crate::backend::Backend for PgStore {
     /// netauth's, hash of the subscriber id): the two-key space is separate
     /// from sqlx's migration lock, which uses one 64-bit key.
     /// A hash collision only makes two subscribers' requests wait for each other.
+    const CHECKPOINT: Option<&'static str> = None;
     const LOCK_PENDING_PROMPTS: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(1851880001, hashtext($1))");
 }

@@ -4,6 +4,14 @@
 //! (durable across a crash of netauth; a power cut may lose the last
 //! commits, which WAL keeps consistent), and a 5 s busy timeout so concurrent
 //! writers from the pool queue up instead of failing with `SQLITE_BUSY`.
+//!
+//! The write-ahead log would otherwise only ever grow under sustained writes
+//! (readers keep the automatic checkpoint from reaching its end): the janitor
+//! checkpoints it with `TRUNCATE`, and `journal_size_limit` caps what is left
+//! after any checkpoint. The database holds phone numbers, addresses and
+//! consents, so its directory is created 0700 and the file 0600 (SQLite
+//! gives `-wal` and `-shm` the database file's mode); an existing file is
+//! brought to 0600 on start.
 
 use crate::{Result, StoreError};
 use sqlx::sqlite::{
@@ -18,6 +26,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a caller waits for a free connection from the pool.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// What the write-ahead log may keep on disk after a checkpoint, in bytes.
+const JOURNAL_SIZE_LIMIT: &str = "67108864";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -49,11 +59,11 @@ impl SqliteStore {
                 .connect_with(opts)
                 .await?
         } else {
-            if let Some(dir) = opts.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
-            }
-            let opts = opts.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
+            create_private(opts.get_filename())?;
+            let opts = opts
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT);
             SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -70,6 +80,37 @@ impl SqliteStore {
     }
 }
 
+/// Creates the database's directory (0700) and file (0600) if missing, and
+/// brings the file and its `-wal`/`-shm` companions to 0600 if they exist.
+fn create_private(file: &std::path::Path) -> Result<()> {
+    let fail = |p: &std::path::Path, e: std::io::Error| {
+        StoreError::Database(format!("cannot create {}: {e}", p.display()))
+    };
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir).map_err(|e| fail(dir, e))?;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(file).map_err(|e| fail(file, e))?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut p = file.as_os_str().to_owned();
+        p.push(suffix);
+        let p = std::path::PathBuf::from(p);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(|e| fail(&p, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether `url` names an in-memory database (`sqlite::memory:`, or a URL
 /// with `mode=memory`), which lives only as long as its connections.
 fn is_in_memory(url: &str) -> bool {
@@ -83,6 +124,7 @@ impl crate::backend::Backend for SqliteStore {
     /// SQLite the first write takes the database's single write lock until
     /// commit, which serialises those transactions already.
     const LOCK_PENDING_PROMPTS: Option<&'static str> = None;
+    const CHECKPOINT: Option<&'static str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 crate::impl_aggregates!(SqliteStore, sqlx::Sqlite);

@@ -1542,3 +1542,42 @@ fn database_is_swapped_in_the_url() {
     assert_eq!(with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
     assert_eq!(with_database("postgresql://h/db?sslmode=disable", "x"), "postgresql://h/x?sslmode=disable");
 }
+
+/// Issue #10 points 6 and 9: the SQLite database lives in a 0700 directory,
+/// its file and write-ahead log are 0600; the log, grown by sustained
+/// writes, is truncated by the janitor's sweep.
+#[tokio::test]
+async fn sqlite_files_are_private_and_the_wal_is_truncated_by_the_janitor() {
+    use netauth_store::{Maintenance, RevocationStore};
+    use std::os::unix::fs::PermissionsExt;
+    let root =
+        std::env::temp_dir().join(format!("netauth-wal-{}", netauth_domain::crypto::random_token::<6>()));
+    let dir = root.join("data");
+    let db = dir.join("netauth.db");
+    let store = SqliteStore::connect(&format!("sqlite:{}", db.display()), 2).await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let now = 1_800_000_000;
+    for i in 0..2000 {
+        store
+            .append_revocation(RevocationKind::Token, &format!("jti-{i}"), now, now + 60, now)
+            .await
+            .unwrap();
+    }
+    let wal = dir.join("netauth.db-wal");
+    let grown = std::fs::metadata(&wal).unwrap().len();
+    assert!(grown > 0, "the log grew");
+    assert_eq!(mode(&dir), 0o700);
+    for p in [&db, &wal, &dir.join("netauth.db-shm")] {
+        assert_eq!(mode(p), 0o600, "{}", p.display());
+    }
+    store.purge_expired(now).await.unwrap();
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0, "truncated (was {grown} bytes)");
+    let limit: i64 = sqlx::query_scalar("PRAGMA journal_size_limit").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(limit, 64 * 1024 * 1024);
+    // A file left world-readable by an older version is tightened on start.
+    drop(store);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _again = SqliteStore::connect(&format!("sqlite:{}", db.display()), 2).await.unwrap();
+    assert_eq!(mode(&db), 0o600);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -83,7 +83,7 @@ pub(super) async fn open(
                     db.display()
                 );
             }
-            std::fs::create_dir_all(&target.data_dir)?;
+            crate::sandbox::create_private_dir(&target.data_dir)?;
             let c = sandbox_config(&target.data_dir, None)?;
             let m = crate::sandbox::load_or_create_master_key(&target.data_dir)
                 .and_then(|k| MasterKey::from_base64(&k).map_err(Into::into));
@@ -253,7 +253,7 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
 }
 
 async fn run_sandbox(args: SandboxArgs, log_format: Option<LogFormat>) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
+    crate::sandbox::create_private_dir(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&args.data_dir)?;
     let mut config = sandbox_config(&data_dir, args.database_url)?;

@@ -80,6 +80,16 @@ pub fn load_or_create_master_key(data_dir: &Path) -> anyhow::Result<String> {
     Ok(key)
 }
 
+/// Creates a directory readable by its owner only (0700): the sandbox's
+/// data directory holds the master key, demo private keys and the database.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path)
+}
+
 pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
@@ -261,7 +271,7 @@ pub async fn load_demo_data(
     secrets: &SandboxSecrets,
 ) -> anyhow::Result<Vec<DemoClient>> {
     let key_dir = data_dir.join("keys");
-    std::fs::create_dir_all(&key_dir)?;
+    create_private_dir(&key_dir)?;
     let mut out = Vec::new();
     for spec in DEMO_CLIENTS {
         let secret = spec.method.uses_secret().then(|| secrets.derive(&format!("client-secret:{}", spec.id)));

@@ -1,5 +1,5 @@
-//! The janitor's sweep over every table whose rows expire, and the
-//! readiness ping. The `PURGE_…` statements live with their aggregates.
+//! The janitor's sweep over every table whose rows expire (and, on
+//! SQLite, the write-ahead log's checkpoint), and the readiness ping. The `PURGE_…` statements live with their aggregates.
 
 use crate::Result;
 use async_trait::async_trait;
@@ -55,6 +55,9 @@ macro_rules! impl_backend {
                         (subscribers::PURGE_OPERATOR_TOKENS, &mut purged.operator_tokens),
                     ] {
                         *n = sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
+                    }
+                    if let Some(sql) = <$store>::CHECKPOINT {
+                        sqlx::query(sql).execute(&self.pool).await?;
                     }
                     Ok(purged)
                 }
