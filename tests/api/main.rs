@@ -24,5 +24,6 @@ mod flows;
 mod helpers;
 mod jwt_bearer;
 mod network;
+mod network_enablement;
 mod ops;
 mod tokens;

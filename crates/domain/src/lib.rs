@@ -9,6 +9,7 @@ pub mod client;
 pub mod client_auth;
 pub mod consent;
 pub mod crypto;
+pub mod enablement;
 pub mod flows;
 pub mod json;
 pub mod keys;

@@ -38,6 +38,13 @@ pub const G2P_TOKEN: Endpoint = Endpoint { path: "/oauth2/client/token", aliases
 /// `/apigateway/bc-authorize`.
 pub const BC_AUTHORIZE: Endpoint = Endpoint { path: "/bc-authorize", aliases: &["/apigateway/bc-authorize"] };
 
+/// Seed 002's Network Enablement: `auth_url`s for an application's backend.
+pub const NETWORK_ENABLEMENT: Endpoint = Endpoint { path: "/v0.1/network-enablement", aliases: &[] };
+
+/// Where Network Enablement's `auth_url`s start the code flow: seed 002's
+/// name of the authorization endpoint.
+pub const SEED_002_AUTHORIZE: &str = "/oauth2/auth";
+
 pub const INTROSPECT: Endpoint = Endpoint { path: "/introspect", aliases: &[] };
 pub const REVOKE: Endpoint = Endpoint { path: "/revoke", aliases: &[] };
 

@@ -7,14 +7,15 @@
 //! the wrapper must implement every trait of [`Store`]).
 
 use crate::{
-    CibaStore, ClientStore, ConsentStore, KeyStore, Maintenance, MetaStore, Purged, RefreshStore,
-    ReplayStore, Result, RevocationStore, Store, SubscriberStore,
+    CibaStore, ClientStore, ConsentStore, EnablementStore, KeyStore, Maintenance, MetaStore, Purged,
+    RefreshStore, ReplayStore, Result, RevocationStore, Store, SubscriberStore,
 };
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
 use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, RefreshTokenRecord};
 use netauth_domain::client::Client;
 use netauth_domain::consent::{Consent, LegalBasisRule};
+use netauth_domain::enablement::Enablement;
 use netauth_domain::keys::{RotationPlan, StoredKey};
 use netauth_domain::revocation::{Revocation, RevocationKind};
 use netauth_domain::subscriber::{Operator, OperatorTokenRecord, Subscriber};
@@ -166,6 +167,10 @@ counted! {
         fn rotate_refresh_token(token_hash: &str, now: UnixTime) -> Option<RefreshTokenRecord>;
         fn revoke_refresh_family(family_id: &str) -> u64;
         fn revoke_refresh_tokens_of(client_id: &str, subscriber_id: &str) -> u64;
+    }
+    EnablementStore {
+        fn put_enablement(e: &Enablement) -> ();
+        fn get_enablement(key_hash: &str, now: UnixTime) -> Option<Enablement>;
     }
 }
 

@@ -9,7 +9,8 @@
 //! # Layout
 //!
 //! - `aggregates/<name>.rs`: one file per aggregate (clients, keys, replay,
-//!   revocations, meta, subscribers, consent, ciba, refresh, maintenance),
+//!   revocations, meta, subscribers, consent, ciba, refresh, enablements,
+//!   maintenance),
 //!   each holding its trait, its SQL (written once for both databases), its
 //!   row conversions, and an `impl_backend!` macro that implements the trait
 //!   for a backend's store type against that backend's concrete sqlx types.
@@ -59,6 +60,7 @@ mod aggregates {
     pub mod ciba;
     pub mod clients;
     pub mod consent;
+    pub mod enablements;
     pub mod keys;
     pub mod maintenance;
     pub mod meta;
@@ -71,6 +73,7 @@ mod aggregates {
 pub use aggregates::ciba::CibaStore;
 pub use aggregates::clients::ClientStore;
 pub use aggregates::consent::ConsentStore;
+pub use aggregates::enablements::EnablementStore;
 pub use aggregates::keys::KeyStore;
 pub use aggregates::maintenance::{Maintenance, Purged};
 pub use aggregates::meta::MetaStore;
@@ -90,6 +93,7 @@ macro_rules! impl_aggregates {
         $crate::aggregates::ciba::impl_backend!($store, $db);
         $crate::aggregates::clients::impl_backend!($store, $db);
         $crate::aggregates::consent::impl_backend!($store, $db);
+        $crate::aggregates::enablements::impl_backend!($store, $db);
         $crate::aggregates::keys::impl_backend!($store, $db);
         $crate::aggregates::maintenance::impl_backend!($store, $db);
         $crate::aggregates::meta::impl_backend!($store, $db);
@@ -112,6 +116,7 @@ pub trait Store:
     + ConsentStore
     + CibaStore
     + RefreshStore
+    + EnablementStore
     + Maintenance
 {
 }
@@ -125,6 +130,7 @@ impl<T> Store for T where
         + ConsentStore
         + CibaStore
         + RefreshStore
+        + EnablementStore
         + Maintenance
 {
 }

@@ -213,6 +213,7 @@ suite!(
     concurrent_rotate_refresh_token_exactly_once,
     refresh_token_revocation,
     purge_expired_covers_ciba_prompts_and_tokens,
+    enablements_bind_until_they_expire,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -1416,6 +1417,46 @@ mod cases {
         assert!(s.get_refresh_token("rt-kept").await.unwrap().is_some());
         assert_eq!(s.consume_operator_token("ot-gone", NOW).await.unwrap(), None, "purged");
         assert!(s.consume_operator_token("ot-kept", NOW).await.unwrap().is_some());
+    }
+
+    // ------------------------------------------------------------ enablements
+
+    pub async fn enablements_bind_until_they_expire(ctx: Ctx) {
+        use netauth_domain::enablement::{Enablement, enablement_key};
+        let s = ctx.store;
+        let e = |state: &str, msisdn: &str, expires_at: i64| Enablement {
+            key_hash: enablement_key("client-a", state),
+            client_id: "client-a".to_owned(),
+            msisdn: msisdn.to_owned(),
+            operator_id: "op".to_owned(),
+            scopes: vec![
+                "dpv:FraudPreventionAndDetection".to_owned(),
+                "number-verification:verify".to_owned(),
+            ],
+            created_at: NOW,
+            expires_at,
+        };
+        let first = e("s1", "+34600000001", NOW + 600);
+        s.put_enablement(&first).await.unwrap();
+        assert_eq!(s.get_enablement(&first.key_hash, NOW).await.unwrap(), Some(first.clone()));
+        assert_eq!(
+            s.get_enablement(&first.key_hash, NOW + 600).await.unwrap(),
+            None,
+            "expired at expires_at"
+        );
+        assert_eq!(s.get_enablement(&enablement_key("client-b", "s1"), NOW).await.unwrap(), None);
+        // The same state again: the latest answer holds.
+        let again = e("s1", "+34600000002", NOW + 900);
+        s.put_enablement(&again).await.unwrap();
+        assert_eq!(s.get_enablement(&first.key_hash, NOW + 700).await.unwrap(), Some(again));
+        // Another node sees it; the janitor removes only expired rows.
+        let other = netauth_store::connect(&ctx.url, 2).await.unwrap();
+        assert!(other.get_enablement(&first.key_hash, NOW).await.unwrap().is_some());
+        let gone = e("s2", "+34600000003", NOW + 10);
+        s.put_enablement(&gone).await.unwrap();
+        assert_eq!(s.purge_expired(NOW + 10).await.unwrap(), Purged { enablements: 1, ..Purged::default() });
+        assert!(s.get_enablement(&first.key_hash, NOW).await.unwrap().is_some());
+        assert_eq!(s.get_enablement(&gone.key_hash, NOW).await.unwrap(), None);
     }
 }
 

@@ -177,6 +177,30 @@ pub struct Authenticated {
     pub grant_assertion: Option<GrantAssertion>,
 }
 
+/// Where a client authenticates, which decides what it may present there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthAt {
+    /// The token endpoint: a JWT bearer grant's assertion may authenticate
+    /// its issuer when nothing else is presented.
+    Token,
+    /// The other OAuth endpoints (introspection, revocation, backchannel).
+    OAuth,
+    /// Seed 002's Network Enablement: the application JWT only. Its `jti`
+    /// is single use here and, separately, at the token endpoint: the seed
+    /// has the backend present the same JWT to both (docs/integration/vonage.md).
+    NetworkEnablement,
+}
+
+impl AuthAt {
+    /// The replay space of application JWTs presented here.
+    fn app_jwt_space(self) -> &'static str {
+        match self {
+            Self::NetworkEnablement => "network-enablement:",
+            Self::Token | Self::OAuth => "",
+        }
+    }
+}
+
 /// Authenticates the client of a request to `endpoint_url`.
 pub async fn authenticate(
     app: &App,
@@ -185,21 +209,24 @@ pub async fn authenticate(
     addr: IpAddr,
     endpoint_url: &str,
 ) -> Result<Arc<Client>, OAuthReply> {
-    Ok(authenticate_request(app, headers, form, addr, endpoint_url, false).await?.client)
+    Ok(authenticate_request(app, headers, form, addr, endpoint_url, AuthAt::OAuth).await?.client)
 }
 
-/// [`authenticate`], where a token request may also be authenticated by
-/// its JWT bearer grant assertion (`grant_assertion_allowed`: the token
-/// endpoint only).
+/// [`authenticate`], for a request to an endpoint of kind `at`.
 pub async fn authenticate_request(
     app: &App,
     headers: &HeaderMap,
     form: &Form,
     addr: IpAddr,
     endpoint_url: &str,
-    grant_assertion_allowed: bool,
+    at: AuthAt,
 ) -> Result<Authenticated, OAuthReply> {
-    let presented = presented_credentials(headers, form, grant_assertion_allowed)?;
+    let presented = presented_credentials(headers, form, at == AuthAt::Token)?;
+    if at == AuthAt::NetworkEnablement && !matches!(presented, Presented::AppJwt { .. }) {
+        return Err(
+            OAuthError::invalid_client("an application JWT in Authorization: Bearer is required").into()
+        );
+    }
     let scheme = presented.scheme();
     let is_grant = matches!(presented, Presented::GrantAssertion { .. });
     let claimed = claimed_id(&presented);
@@ -265,9 +292,10 @@ pub async fn authenticate_request(
         }
         Presented::AppJwt { jwt } => {
             let skew = app.config.client_auth.clock_skew_secs;
-            let v = verify_with_keys(app, &client, |set| verify_app_jwt(jwt, &client, set, t, skew))
+            let mut v = verify_with_keys(app, &client, |set| verify_app_jwt(jwt, &client, set, t, skew))
                 .await
                 .map_err(&fail)?;
+            v.jti.insert_str(0, at.app_jwt_space());
             record_jti(app, &client, &v).await.map_err(|r| match r {
                 Ok(d) => fail(d),
                 Err(store) => store,

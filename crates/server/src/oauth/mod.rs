@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod introspect;
 pub mod issue;
 pub mod jwt_bearer;
+pub mod network_enablement;
 pub mod token;
 
 use crate::errors::OAuthReply;
@@ -80,13 +81,14 @@ impl axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest
             .map_err(body_error)?;
         let form = parse_form(&headers, &body)?;
         let addr = crate::infra::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
+        use crate::oauth::client_auth::AuthAt;
         let auth = crate::oauth::client_auth::authenticate_request(
             app,
             &headers,
             &form,
             addr,
             &endpoint_url,
-            at_token,
+            if at_token { AuthAt::Token } else { AuthAt::OAuth },
         )
         .await?;
         Ok(Self { form, client: auth.client, endpoint_url, headers, grant_assertion: auth.grant_assertion })

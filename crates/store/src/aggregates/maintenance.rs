@@ -15,6 +15,7 @@ pub struct Purged {
     pub prompts: u64,
     pub refresh_tokens: u64,
     pub operator_tokens: u64,
+    pub enablements: u64,
 }
 
 #[async_trait]
@@ -35,7 +36,7 @@ macro_rules! impl_backend {
             use netauth_domain::UnixTime;
             use $crate::Result;
             use $crate::aggregates::maintenance::{self as q, Maintenance, Purged};
-            use $crate::aggregates::{ciba, keys, refresh, replay, revocations, subscribers};
+            use $crate::aggregates::{ciba, enablements, keys, refresh, replay, revocations, subscribers};
             use $crate::backend::Backend as _;
 
             #[async_trait::async_trait]
@@ -53,6 +54,7 @@ macro_rules! impl_backend {
                         (ciba::PURGE_PROMPTS, &mut purged.prompts),
                         (refresh::PURGE_REFRESH_TOKENS, &mut purged.refresh_tokens),
                         (subscribers::PURGE_OPERATOR_TOKENS, &mut purged.operator_tokens),
+                        (enablements::PURGE_ENABLEMENTS, &mut purged.enablements),
                     ] {
                         *n = sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
                     }
