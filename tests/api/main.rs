@@ -11,6 +11,8 @@
 )]
 
 mod admin;
+mod authorize;
+mod authorize_attacks;
 mod camara;
 mod ciba;
 mod cli;

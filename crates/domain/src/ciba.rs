@@ -158,10 +158,12 @@ pub struct Prompt {
     /// Public id (random): the handset answers by it.
     pub id: String,
     pub subscriber_id: String,
-    /// `ciba_consent` (a CIBA request awaiting approval); later kinds add
-    /// login codes.
+    /// `ciba_consent` (a CIBA request awaiting approval), `login_approve`
+    /// (approve or deny a sign-in) or `login_code` (a sign-in code to type
+    /// into the page).
     pub kind: String,
-    /// What it belongs to: the CIBA request's `id_hash`.
+    /// What it belongs to: the CIBA request's or the authorization
+    /// request's `id_hash`.
     pub reference: String,
     /// Who asks (client name), for what purpose and which data (scopes).
     pub client_id: String,
@@ -171,6 +173,11 @@ pub struct Prompt {
     pub status: PromptStatus,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// `login_code` only: the one-time code the handset shows. Kept in clear
+    /// for its few minutes, as a hash of a six-digit code would protect
+    /// nothing (a million guesses undo it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl Prompt {
@@ -277,6 +284,7 @@ mod tests {
             status,
             created_at: 0,
             expires_at,
+            code: None,
         }
     }
 

@@ -148,6 +148,7 @@ pub fn router(app: AppState) -> Router {
     r = route(r, routes::METRICS, get(ops::metrics_get));
     r = r.merge(admin::router());
     r = r.merge(crate::camara::router());
+    r = r.merge(oauth::authorize::router());
     if app.sandbox() {
         r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
         r = r.merge(sandbox::api::router()).merge(sandbox::pages::router());

@@ -27,8 +27,29 @@ pub const JWKS: Endpoint = Endpoint { path: "/jwks", aliases: &[] };
 /// `/openidconnect/fr/v1/token`.
 pub const TOKEN: Endpoint = Endpoint {
     path: "/token",
-    aliases: &["/apigateway/token", "/oauth/v2/token", "/oauth2/token", "/openidconnect/fr/v1/token"],
+    aliases: &["/apigateway/token", "/oauth/v2/token", "/oauth2/token", SEED_003_TOKEN],
 };
+
+/// Seed 003's token path, where its documented dialect applies (a refresh
+/// with an invalid `scope` gets the originally granted scope).
+pub const SEED_003_TOKEN: &str = "/openidconnect/fr/v1/token";
+
+/// The authorization endpoint (GET and POST). Seed 001 calls it
+/// `/oauth/v2/authorize`, seed 002 `/oauth2/auth`, seed 003
+/// `/openidconnect/fr/v1/authorize`.
+pub const AUTHORIZE: Endpoint = Endpoint {
+    path: "/authorize",
+    aliases: &["/oauth/v2/authorize", "/oauth2/auth", "/openidconnect/fr/v1/authorize"],
+};
+
+/// The pages of an authorization request in progress (login fallback,
+/// handset wait, one-time code, confirmation, consent). GET `RESUME`
+/// shows the request's next step; each POST answers 303.
+pub const AUTHORIZE_RESUME: Endpoint = Endpoint { path: "/authorize/resume", aliases: &[] };
+pub const AUTHORIZE_LOGIN: Endpoint = Endpoint { path: "/authorize/login", aliases: &[] };
+pub const AUTHORIZE_CODE: Endpoint = Endpoint { path: "/authorize/code", aliases: &[] };
+pub const AUTHORIZE_CONFIRM: Endpoint = Endpoint { path: "/authorize/confirm", aliases: &[] };
+pub const AUTHORIZE_CONSENT: Endpoint = Endpoint { path: "/authorize/consent", aliases: &[] };
 
 /// Seed 004's token endpoint: the same grant, with the G2P Connect headers
 /// (`timestamp` required, `message_id` and `accept-language` accepted).

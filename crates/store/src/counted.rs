@@ -7,11 +7,12 @@
 //! the wrapper must implement every trait of [`Store`]).
 
 use crate::{
-    CibaStore, ClientStore, ConsentStore, EnablementStore, KeyStore, Maintenance, MetaStore, Purged,
-    RefreshStore, ReplayStore, Result, RevocationStore, Store, SubscriberStore,
+    CibaStore, ClientStore, CodeStore, ConsentStore, EnablementStore, KeyStore, LoginStore, Maintenance,
+    MetaStore, Purged, RefreshStore, ReplayStore, Result, RevocationStore, Store, SubscriberStore,
 };
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
+use netauth_domain::authorize::{AuthorizationCode, LoginSession, PendingAuthorization};
 use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, RefreshTokenRecord};
 use netauth_domain::client::Client;
 use netauth_domain::consent::{Consent, LegalBasisRule};
@@ -157,6 +158,7 @@ counted! {
         fn record_ciba_poll(id_hash: &str, seen: Option<UnixTime>, now: UnixTime, interval: i64) -> bool;
         fn decide_ciba_request(id_hash: &str, status: CibaStatus) -> Option<CibaRequest>;
         fn consume_ciba_request(id_hash: &str) -> Option<CibaRequest>;
+        fn insert_prompt(p: &Prompt, max_pending: u32, now: UnixTime) -> bool;
         fn get_prompt(id: &str) -> Option<Prompt>;
         fn list_prompts(subscriber_id: &str, now: UnixTime) -> Vec<Prompt>;
         fn answer_prompt(id: &str, subscriber_id: &str, approve: bool, now: UnixTime) -> Option<Prompt>;
@@ -171,6 +173,21 @@ counted! {
     EnablementStore {
         fn put_enablement(e: &Enablement) -> ();
         fn get_enablement(key_hash: &str, now: UnixTime) -> Option<Enablement>;
+    }
+    CodeStore {
+        fn insert_code(c: &AuthorizationCode, purge_at: UnixTime) -> ();
+        fn consume_code(code_hash: &str, now: UnixTime) -> Option<AuthorizationCode>;
+        fn mark_code_reused(code_hash: &str) -> Option<AuthorizationCode>;
+        fn code_reused(code_hash: &str) -> bool;
+    }
+    LoginStore {
+        fn insert_login_session(s: &LoginSession) -> ();
+        fn get_login_session(id_hash: &str) -> Option<LoginSession>;
+        fn delete_login_session(id_hash: &str) -> ();
+        fn insert_pending_authorization(p: &PendingAuthorization) -> ();
+        fn get_pending_authorization(id_hash: &str) -> Option<PendingAuthorization>;
+        fn update_pending_authorization(p: &PendingAuthorization) -> bool;
+        fn delete_pending_authorization(id_hash: &str) -> ();
     }
 }
 

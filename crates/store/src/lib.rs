@@ -59,9 +59,11 @@ mod sqlite;
 mod aggregates {
     pub mod ciba;
     pub mod clients;
+    pub mod codes;
     pub mod consent;
     pub mod enablements;
     pub mod keys;
+    pub mod logins;
     pub mod maintenance;
     pub mod meta;
     pub mod refresh;
@@ -72,9 +74,11 @@ mod aggregates {
 
 pub use aggregates::ciba::CibaStore;
 pub use aggregates::clients::ClientStore;
+pub use aggregates::codes::CodeStore;
 pub use aggregates::consent::ConsentStore;
 pub use aggregates::enablements::EnablementStore;
 pub use aggregates::keys::KeyStore;
+pub use aggregates::logins::LoginStore;
 pub use aggregates::maintenance::{Maintenance, Purged};
 pub use aggregates::meta::MetaStore;
 pub use aggregates::refresh::RefreshStore;
@@ -92,9 +96,11 @@ macro_rules! impl_aggregates {
         $crate::backend::impl_shared!($store, $db);
         $crate::aggregates::ciba::impl_backend!($store, $db);
         $crate::aggregates::clients::impl_backend!($store, $db);
+        $crate::aggregates::codes::impl_backend!($store, $db);
         $crate::aggregates::consent::impl_backend!($store, $db);
         $crate::aggregates::enablements::impl_backend!($store, $db);
         $crate::aggregates::keys::impl_backend!($store, $db);
+        $crate::aggregates::logins::impl_backend!($store, $db);
         $crate::aggregates::maintenance::impl_backend!($store, $db);
         $crate::aggregates::meta::impl_backend!($store, $db);
         $crate::aggregates::refresh::impl_backend!($store, $db);
@@ -117,6 +123,8 @@ pub trait Store:
     + CibaStore
     + RefreshStore
     + EnablementStore
+    + CodeStore
+    + LoginStore
     + Maintenance
 {
 }
@@ -131,6 +139,8 @@ impl<T> Store for T where
         + CibaStore
         + RefreshStore
         + EnablementStore
+        + CodeStore
+        + LoginStore
         + Maintenance
 {
 }

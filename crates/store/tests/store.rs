@@ -17,6 +17,7 @@
     reason = "test code: a failed expectation is a failed test"
 )]
 
+use netauth_domain::authorize::{Authentication, AuthorizationCode, LoginSession, PendingAuthorization};
 use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode, Prompt, PromptStatus, RefreshTokenRecord};
 use netauth_domain::client::{AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg};
 use netauth_domain::consent::{Consent, ConsentCapture, ConsentStatus, LegalBasis, LegalBasisRule};
@@ -214,6 +215,12 @@ suite!(
     refresh_token_revocation,
     purge_expired_covers_ciba_prompts_and_tokens,
     enablements_bind_until_they_expire,
+    authorization_code_is_consumed_once_and_reuse_is_recorded,
+    concurrent_consume_code_exactly_once,
+    login_sessions_and_pending_authorizations,
+    concurrent_pending_updates_apply_once,
+    insert_prompt_respects_max_pending,
+    purge_expired_covers_codes_and_logins,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -368,6 +375,7 @@ fn prompt_for(id: &str, r: &CibaRequest, at: i64) -> Prompt {
         status: PromptStatus::Pending,
         created_at: at,
         expires_at: at + 120,
+        code: None,
     }
 }
 
@@ -384,6 +392,57 @@ fn refresh(token_hash: &str, family_id: &str, client_id: &str, sub: &str) -> Ref
         expires_at: NOW + 86_400,
         rotated_at: None,
         revoked: false,
+    }
+}
+
+fn auth_code(hash: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: hash.to_owned(),
+        client_id: "client-a".to_owned(),
+        redirect_uri: "http://127.0.0.1:9001/cb".to_owned(),
+        redirect_uri_sent: true,
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
+        nonce: Some("n".to_owned()),
+        session_hash: "sess".to_owned(),
+        auth: Authentication { subscriber_id: "sub".into(), amr: vec!["nba".into()], auth_time: NOW },
+        scopes: vec!["openid".into(), "phone".into()],
+        purpose: None,
+        acr: None,
+        id_token_claims: vec![],
+        grant_id: format!("grant-{hash}"),
+        created_at: NOW,
+        expires_at: NOW + 60,
+    }
+}
+
+fn pending(id_hash: &str) -> PendingAuthorization {
+    PendingAuthorization {
+        id_hash: id_hash.to_owned(),
+        session_hash: "sess".into(),
+        version: 0,
+        client_id: "client-a".into(),
+        entry_path: "/authorize".into(),
+        redirect_uri: "http://127.0.0.1:9001/cb".into(),
+        redirect_uri_sent: true,
+        state: Some("s".into()),
+        scopes: vec!["openid".into(), "phone".into()],
+        scope_sent: true,
+        purpose: None,
+        consent_purpose: "dpv:RequestedServiceProvision".into(),
+        consent_scopes: vec!["phone".into()],
+        nonce: None,
+        code_challenge: None,
+        prompt: Default::default(),
+        max_age: None,
+        display: Default::default(),
+        ui_locales: None,
+        login_hint: None,
+        claims: Default::default(),
+        acr_requested: false,
+        authenticated: None,
+        handset: None,
+        created_at: NOW,
+        expires_at: NOW + 600,
     }
 }
 
@@ -1457,6 +1516,130 @@ mod cases {
         assert_eq!(s.purge_expired(NOW + 10).await.unwrap(), Purged { enablements: 1, ..Purged::default() });
         assert!(s.get_enablement(&first.key_hash, NOW).await.unwrap().is_some());
         assert_eq!(s.get_enablement(&gone.key_hash, NOW).await.unwrap(), None);
+    }
+
+    // ------------------------------------------------------------ authorization codes, logins
+
+    pub async fn authorization_code_is_consumed_once_and_reuse_is_recorded(ctx: Ctx) {
+        let s = ctx.store;
+        let c = auth_code("code-1");
+        s.insert_code(&c, NOW + 86400).await.unwrap();
+        assert!(matches!(s.insert_code(&c, NOW + 86400).await, Err(StoreError::Conflict)));
+        assert_eq!(s.mark_code_reused("code-1").await.unwrap(), None, "not spent: not a reuse");
+        assert!(!s.code_reused("code-1").await.unwrap());
+        assert_eq!(s.consume_code("code-1", NOW + 1).await.unwrap(), Some(c.clone()));
+        assert_eq!(s.consume_code("code-1", NOW + 2).await.unwrap(), None, "single use");
+        assert_eq!(s.mark_code_reused("code-1").await.unwrap(), Some(c));
+        assert!(s.code_reused("code-1").await.unwrap());
+        assert_eq!(s.consume_code("nope", NOW).await.unwrap(), None);
+        assert_eq!(s.mark_code_reused("nope").await.unwrap(), None);
+        assert!(!s.code_reused("nope").await.unwrap());
+    }
+
+    pub async fn concurrent_consume_code_exactly_once(ctx: Ctx) {
+        let s = ctx.store;
+        s.insert_code(&auth_code("code-1"), NOW + 86400).await.unwrap();
+        let mut tasks = JoinSet::new();
+        for i in 0..20 {
+            let s = s.clone();
+            tasks.spawn(async move { s.consume_code("code-1", NOW + i).await.unwrap() });
+        }
+        let got: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+        assert_eq!(got.len(), 1, "exactly one of 20 concurrent redemptions wins the code");
+    }
+
+    pub async fn login_sessions_and_pending_authorizations(ctx: Ctx) {
+        let s = ctx.store;
+        let ls = LoginSession {
+            id_hash: "sess".into(),
+            auth: Authentication { subscriber_id: "sub".into(), amr: vec!["nba".into()], auth_time: NOW },
+            created_at: NOW,
+            expires_at: NOW + 100,
+        };
+        s.insert_login_session(&ls).await.unwrap();
+        assert_eq!(s.get_login_session("sess").await.unwrap(), Some(ls));
+        s.delete_login_session("sess").await.unwrap();
+        assert_eq!(s.get_login_session("sess").await.unwrap(), None);
+
+        let mut p = pending("req");
+        s.insert_pending_authorization(&p).await.unwrap();
+        assert_eq!(s.get_pending_authorization("req").await.unwrap(), Some(p.clone()));
+        let stale = p.clone();
+        p.version += 1;
+        p.state = Some("second".into());
+        assert!(s.update_pending_authorization(&p).await.unwrap());
+        let mut late = stale;
+        late.version += 1;
+        assert!(!s.update_pending_authorization(&late).await.unwrap(), "written since it was read");
+        assert_eq!(s.get_pending_authorization("req").await.unwrap(), Some(p));
+        s.delete_pending_authorization("req").await.unwrap();
+        assert_eq!(s.get_pending_authorization("req").await.unwrap(), None);
+    }
+
+    pub async fn concurrent_pending_updates_apply_once(ctx: Ctx) {
+        let s = ctx.store;
+        let p = pending("req");
+        s.insert_pending_authorization(&p).await.unwrap();
+        let mut tasks = JoinSet::new();
+        for i in 0..20 {
+            let s = s.clone();
+            let mut p = p.clone();
+            p.version = 1;
+            p.state = Some(format!("writer {i}"));
+            tasks.spawn(async move { s.update_pending_authorization(&p).await.unwrap() });
+        }
+        let won = tasks.join_all().await.into_iter().filter(|w| *w).count();
+        assert_eq!(won, 1, "of 20 writers that read version 0, one writes");
+    }
+
+    pub async fn insert_prompt_respects_max_pending(ctx: Ctx) {
+        let s = ctx.store;
+        let r = ciba_request("req", "sub");
+        let login = |id: &str, status| Prompt {
+            kind: "login_code".into(),
+            status,
+            code: Some("123456".into()),
+            ..prompt_for(id, &r, NOW)
+        };
+        assert!(s.insert_prompt(&login("p1", PromptStatus::Pending), 2, NOW).await.unwrap());
+        assert!(s.insert_prompt(&login("p2", PromptStatus::Pending), 2, NOW).await.unwrap());
+        assert!(!s.insert_prompt(&login("p3", PromptStatus::Pending), 2, NOW).await.unwrap(), "at the bound");
+        assert_eq!(s.get_prompt("p3").await.unwrap(), None, "nothing written");
+        assert!(!s.insert_prompt(&login("p4", PromptStatus::Approved), 2, NOW).await.unwrap());
+        assert_eq!(s.get_prompt("p1").await.unwrap().unwrap().code.as_deref(), Some("123456"));
+        // Expired prompts do not count.
+        assert!(s.insert_prompt(&login("p5", PromptStatus::Pending), 2, NOW + 120).await.unwrap());
+    }
+
+    pub async fn purge_expired_covers_codes_and_logins(ctx: Ctx) {
+        let s = ctx.store;
+        s.insert_code(&auth_code("gone"), NOW).await.unwrap();
+        s.insert_code(&auth_code("kept"), NOW + 1).await.unwrap();
+        for (id, exp) in [("gone", NOW), ("kept", NOW + 1)] {
+            let ls = LoginSession {
+                id_hash: id.into(),
+                auth: Authentication { subscriber_id: "sub".into(), amr: vec![], auth_time: NOW },
+                created_at: NOW,
+                expires_at: exp,
+            };
+            s.insert_login_session(&ls).await.unwrap();
+            s.insert_pending_authorization(&PendingAuthorization { expires_at: exp, ..pending(id) })
+                .await
+                .unwrap();
+        }
+        let purged = s.purge_expired(NOW).await.unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                authorization_codes: 1,
+                login_sessions: 1,
+                pending_authorizations: 1,
+                ..Purged::default()
+            }
+        );
+        assert!(s.consume_code("kept", NOW).await.unwrap().is_some());
+        assert!(s.get_login_session("kept").await.unwrap().is_some());
+        assert!(s.get_pending_authorization("kept").await.unwrap().is_some());
     }
 }
 

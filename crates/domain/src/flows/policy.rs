@@ -11,7 +11,8 @@
 //!     ├─ scopes: within the grant's ceiling (the registration, or what a
 //!     │          refresh family was granted); offline_access dropped when the
 //!     │          client may not refresh
-//!     └─ legal basis of each API scope under the purpose (LegalBases)
+//!     └─ legal basis of each API scope under the purpose (LegalBases; an
+//!        OpenID Connect claims scope without a rule: `consent`)
 //!  ──► PolicyDecision { scopes, purpose, bases }  ──► consent::decide_consent
 //! ```
 //! The rules come from the Store but are read through a cache kept current
@@ -53,6 +54,17 @@ impl LegalBases {
     }
 }
 
+/// The scopes of OIDC Core §5.4 (`phone`, `profile`, `email`, `address`):
+/// each releases claims about the person. They are API scopes like any
+/// other, with two differences: a code-flow request may ask for them
+/// without a purpose (seeds 001 and 003 never declare one), and without an
+/// operator rule their legal basis is `consent`: the person decides.
+pub const OIDC_CLAIM_SCOPES: [&str; 4] = ["phone", "profile", "email", "address"];
+
+pub fn is_claims_scope(s: &Scope) -> bool {
+    OIDC_CLAIM_SCOPES.contains(&s.as_str())
+}
+
 /// How the client asks, which decides the ceiling on scopes and whether a
 /// purpose (and so a legal basis) is involved.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +75,9 @@ pub enum PolicyGrant<'a> {
     /// CIBA (CAMARA profile §1.5): a purpose and at least one API scope.
     Ciba,
     /// `/authorize` (RFC 6749 §4.1): a purpose whenever an API scope is
-    /// asked; a plain OpenID Connect sign-in (`openid` alone) needs none.
+    /// asked; a plain OpenID Connect sign-in (`openid` alone, or with OIDC
+    /// claims scopes) needs none. Without a purpose, the claims scopes'
+    /// bases are `consent`, recorded under the server's default purpose.
     AuthorizationCode,
     /// RFC 7523 §2.1 (CAMARA profile §1.7): like CIBA.
     JwtBearer,
@@ -182,7 +196,7 @@ pub fn authorize_request(
             let needs_api_scope = !matches!(grant, PolicyGrant::AuthorizationCode);
             match purpose {
                 Some(p) => check_purpose(client, p)?,
-                None if needs_api_scope || asked.api_scopes().next().is_some() => {
+                None if needs_api_scope || asked.api_scopes().any(|s| !is_claims_scope(s)) => {
                     return Err(PolicyError::PurposeRequired);
                 }
                 None => {}
@@ -205,7 +219,17 @@ pub fn authorize_request(
         }
     };
     let bases = match (purpose, grant) {
-        (_, PolicyGrant::ClientCredentials) | (None, _) => Vec::new(),
+        (_, PolicyGrant::ClientCredentials) => Vec::new(),
+        // Only claims scopes get this far without a purpose (see above).
+        (None, PolicyGrant::AuthorizationCode) => scopes
+            .api_scopes()
+            .map(|s| ScopeBasis {
+                scope: s.clone(),
+                basis: LegalBasis::Consent,
+                capture: ConsentCapture::Handset,
+            })
+            .collect(),
+        (None, _) => Vec::new(),
         (Some(p), _) => scopes.api_scopes().map(|s| basis(rules, s, p)).collect::<Result<_, _>>()?,
     };
     let purpose = match grant {
@@ -224,10 +248,15 @@ fn check_purpose(client: &Client, p: &Purpose) -> Result<(), PolicyError> {
 }
 
 fn basis(rules: &LegalBases, scope: &Scope, purpose: &Purpose) -> Result<ScopeBasis, PolicyError> {
-    let r = rules
-        .rule(scope.as_str(), purpose.as_str())
-        .ok_or_else(|| PolicyError::NoLegalBasis { scope: scope.clone(), purpose: purpose.clone() })?;
-    Ok(ScopeBasis { scope: scope.clone(), basis: r.basis, capture: r.capture })
+    match rules.rule(scope.as_str(), purpose.as_str()) {
+        Some(r) => Ok(ScopeBasis { scope: scope.clone(), basis: r.basis, capture: r.capture }),
+        None if is_claims_scope(scope) => Ok(ScopeBasis {
+            scope: scope.clone(),
+            basis: LegalBasis::Consent,
+            capture: ConsentCapture::Handset,
+        }),
+        None => Err(PolicyError::NoLegalBasis { scope: scope.clone(), purpose: purpose.clone() }),
+    }
 }
 
 #[cfg(test)]
@@ -330,6 +359,38 @@ mod tests {
         assert!(authorize_request(&can_refresh, Some(&set("openid")), None, &r, code).is_ok());
         assert_eq!(
             authorize_request(&can_refresh, Some(&set("openid sim-swap")), None, &r, code),
+            Err(PolicyError::PurposeRequired)
+        );
+    }
+
+    #[test]
+    fn oidc_claims_scopes_need_no_purpose_and_default_to_consent() {
+        let c = client(&["phone", "sim-swap"], &[FRAUD], &[GrantType::AuthorizationCode]);
+        let r = rules();
+        let code = PolicyGrant::AuthorizationCode;
+        // Seeds 001 and 003: `openid phone`, no purpose, no rule.
+        let d = authorize_request(&c, Some(&set("openid phone")), None, &r, code).unwrap();
+        assert_eq!(d.purpose, None);
+        assert_eq!(d.consent_scopes().map(Scope::as_str).collect::<Vec<_>>(), ["phone"]);
+        // With a purpose and no rule for it: still the person's decision.
+        let d = authorize_request(&c, Some(&set("openid phone sim-swap")), Some(&fraud()), &r, code).unwrap();
+        assert_eq!(d.consent_scopes().map(Scope::as_str).collect::<Vec<_>>(), ["phone", "sim-swap"]);
+        // An operator rule wins.
+        let contract = LegalBases::new([LegalBasisRule {
+            scope: "phone".into(),
+            purpose: FRAUD.into(),
+            basis: LegalBasis::Contract,
+            capture: ConsentCapture::Handset,
+        }]);
+        let d = authorize_request(&c, Some(&set("openid phone")), Some(&fraud()), &contract, code).unwrap();
+        assert_eq!(d.consent_scopes().count(), 0);
+        // Other API scopes still need a purpose; CIBA still needs one always.
+        assert_eq!(
+            authorize_request(&c, Some(&set("phone sim-swap")), None, &r, code),
+            Err(PolicyError::PurposeRequired)
+        );
+        assert_eq!(
+            authorize_request(&c, Some(&set("phone")), None, &r, PolicyGrant::Ciba),
             Err(PolicyError::PurposeRequired)
         );
     }

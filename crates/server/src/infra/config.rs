@@ -5,6 +5,7 @@
 //! repository root lists every key with its default; a test keeps the two in
 //! step.
 
+pub use super::authorize_config::AuthorizeConfig;
 use netauth_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +27,7 @@ pub struct Config {
     pub sync: SyncConfig,
     pub ciba: CibaConfig,
     pub camara: CamaraConfig,
+    pub authorize: AuthorizeConfig,
 }
 
 /// The CAMARA resource APIs: what the operator discloses, and how much one
@@ -448,6 +450,9 @@ impl Config {
         }
         if self.tokens.refresh_token_ttl_secs <= 0 || self.tokens.refresh_reuse_grace_secs < 0 {
             return bad("tokens.refresh_token_ttl_secs", "must be positive (and the grace not negative)");
+        }
+        if let Err((key, message)) = self.authorize.check() {
+            return bad(key, message);
         }
         if self.sync.revocation_interval_ms == 0 || self.sync.janitor_interval_secs == 0 {
             return bad("sync", "intervals must be positive");

@@ -3,6 +3,7 @@
 //! group commit, keys on disk, the operational endpoints).
 
 pub mod api_limits;
+pub mod authorize_config;
 pub mod client_ip;
 pub mod clock;
 pub mod config;

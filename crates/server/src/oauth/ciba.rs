@@ -238,6 +238,7 @@ pub async fn bc_authorize_post(
         status: PromptStatus::Pending,
         created_at: t,
         expires_at: t + ttl,
+        code: None,
     });
     if !app
         .store

@@ -1,7 +1,9 @@
 //! OAuth 2.0 / OIDC endpoints.
 
+pub mod authorize;
 pub mod ciba;
 pub mod client_auth;
+pub mod code_grant;
 pub mod consent;
 pub mod discovery;
 pub mod introspect;

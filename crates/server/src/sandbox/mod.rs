@@ -8,6 +8,7 @@
 //! PEM files in `<data dir>/keys/`.
 
 pub mod api;
+mod demo_clients;
 pub mod pages;
 
 use crate::admin::manage::{self, NewClient};
@@ -17,6 +18,7 @@ use crate::routes;
 use anyhow::Context;
 use axum::Json;
 use base64::Engine;
+use demo_clients::DEMO_CLIENTS;
 use netauth_domain::client::{AuthMethod, ClientSecret, SigningAlg};
 use netauth_domain::consent::LegalBasisRule;
 use netauth_domain::crypto::{b64url, sha256};
@@ -25,7 +27,6 @@ use netauth_domain::keys::{SigningKey, jwk_thumbprint};
 use netauth_domain::subscriber::{
     AddressAssignment, HandsetPolicy, Operator, SimRecord, Subscriber, SubscriberStatus,
 };
-use netauth_proto::GrantType;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -152,117 +153,11 @@ pub struct DemoClient {
     pub grant_types: Vec<&'static str>,
     pub scopes: Vec<String>,
     pub purposes: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<&'static str>,
     /// What the client is set up for.
     pub purpose: &'static str,
 }
-
-const G2P_SCOPES: &[&str] =
-    &["disburse", "on-disburse", "disburse/status", "disburse/on-status", "mapper/link", "mapper/unlink"];
-
-struct DemoSpec {
-    id: &'static str,
-    name: &'static str,
-    method: AuthMethod,
-    key_alg: Option<SigningAlg>,
-    scopes: &'static [&'static str],
-    ttl: Option<i64>,
-    purpose: &'static str,
-    grants: &'static [GrantType],
-    purposes: &'static [&'static str],
-}
-
-const CC: &[GrantType] = &[GrantType::ClientCredentials];
-const CIBA: &[GrantType] = &[GrantType::Ciba, GrantType::RefreshToken];
-const CAMARA_SCOPES: &[&str] = &[
-    "sim-swap",
-    "sim-swap:check",
-    "sim-swap:retrieve-date",
-    "number-verification:verify",
-    "number-verification:device-phone-number:read",
-];
-const SIM_SWAP_SCOPES: &[&str] = &["sim-swap", "sim-swap:check", "sim-swap:retrieve-date"];
-const CAMARA_PURPOSES: &[&str] =
-    &["dpv:FraudPreventionAndDetection", "dpv:RequestedServiceProvision", "dpv:IdentityVerification"];
-
-const DEMO_CLIENTS: &[DemoSpec] = &[
-    DemoSpec {
-        id: "demo-g2p",
-        name: "G2P Connect demo (seed 004)",
-        method: AuthMethod::ClientSecretPost,
-        key_alg: None,
-        scopes: G2P_SCOPES,
-        ttl: Some(36000),
-        grants: CC,
-        purposes: &[],
-        purpose: "seed 004: client_credentials with client_secret_post at /oauth2/client/token (timestamp header)",
-    },
-    DemoSpec {
-        id: "demo-basic",
-        name: "client_secret_basic demo",
-        method: AuthMethod::ClientSecretBasic,
-        key_alg: None,
-        scopes: G2P_SCOPES,
-        ttl: None,
-        grants: CC,
-        purposes: &[],
-        purpose: "client_credentials with client_secret_basic at /token",
-    },
-    DemoSpec {
-        id: "demo-private-key-jwt",
-        name: "private_key_jwt demo (CAMARA profile)",
-        method: AuthMethod::PrivateKeyJwt,
-        key_alg: Some(SigningAlg::ES256),
-        scopes: G2P_SCOPES,
-        ttl: None,
-        grants: CC,
-        purposes: &[],
-        purpose: "client_credentials with private_key_jwt (ES256 assertion, aud = token endpoint URL)",
-    },
-    DemoSpec {
-        id: "demo-app-jwt",
-        name: "application JWT demo (seed 002)",
-        method: AuthMethod::AppJwt,
-        key_alg: Some(SigningAlg::RS256),
-        scopes: G2P_SCOPES,
-        ttl: None,
-        grants: CC,
-        purposes: &[],
-        purpose: "client_credentials with an RS256 application JWT in Authorization: Bearer",
-    },
-    DemoSpec {
-        id: "demo-sim-swap",
-        name: "SIM Swap demo, two-legged (client_credentials)",
-        method: AuthMethod::ClientSecretBasic,
-        key_alg: None,
-        scopes: SIM_SWAP_SCOPES,
-        ttl: None,
-        grants: CC,
-        purposes: &[],
-        purpose: "SIM Swap with a two-legged token: client_credentials, phoneNumber in the body",
-    },
-    DemoSpec {
-        id: "demo-ciba",
-        name: "CIBA demo (seed 000)",
-        method: AuthMethod::ClientSecretBasic,
-        key_alg: None,
-        scopes: CAMARA_SCOPES,
-        ttl: None,
-        grants: CIBA,
-        purposes: CAMARA_PURPOSES,
-        purpose: "seed 000: CIBA at /apigateway/bc-authorize and /apigateway/token with client_secret_basic",
-    },
-    DemoSpec {
-        id: "demo-ciba-jwt",
-        name: "CIBA demo, CAMARA profile (private_key_jwt)",
-        method: AuthMethod::PrivateKeyJwt,
-        key_alg: Some(SigningAlg::ES256),
-        scopes: CAMARA_SCOPES,
-        ttl: None,
-        grants: CIBA,
-        purposes: CAMARA_PURPOSES,
-        purpose: "CAMARA profile: CIBA with private_key_jwt and signed authentication requests",
-    },
-];
 
 /// Creates the demo clients that are missing (idempotent) and describes all.
 pub async fn load_demo_data(
@@ -285,6 +180,7 @@ pub async fn load_demo_data(
                 scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
                 purposes: spec.purposes.iter().map(|s| s.to_string()).collect(),
                 jwks: key.as_ref().map(|(_, jwks, _)| jwks.clone()),
+                redirect_uris: spec.redirect_uris.iter().map(|s| s.to_string()).collect(),
                 access_token_ttl: spec.ttl,
                 ..Default::default()
             };
@@ -311,6 +207,7 @@ pub async fn load_demo_data(
             grant_types: spec.grants.iter().map(|g| g.as_str()).collect(),
             scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
             purposes: spec.purposes.to_vec(),
+            redirect_uris: spec.redirect_uris.to_vec(),
             purpose: spec.purpose,
         });
     }
@@ -333,6 +230,7 @@ pub fn describe(
         "endpoints": {
             "discovery": url(routes::OPENID_CONFIGURATION),
             "jwks": url(routes::JWKS),
+            "authorize": url(routes::AUTHORIZE),
             "token": url(routes::TOKEN),
             "bc_authorize": url(routes::BC_AUTHORIZE),
             "g2p_token": url(routes::G2P_TOKEN),

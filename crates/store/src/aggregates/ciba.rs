@@ -43,6 +43,10 @@ pub trait CibaStore: Send + Sync {
     /// gets the request.
     async fn consume_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>>;
 
+    /// Inserts a prompt of its own (a sign-in on the handset), unless the
+    /// subscriber already has `max_pending` unexpired pending prompts at
+    /// `now`: then nothing is written and the answer is false.
+    async fn insert_prompt(&self, p: &Prompt, max_pending: u32, now: UnixTime) -> Result<bool>;
     async fn get_prompt(&self, id: &str) -> Result<Option<Prompt>>;
     /// The subscriber's pending, unexpired prompts, newest first.
     async fn list_prompts(&self, subscriber_id: &str, now: UnixTime) -> Result<Vec<Prompt>>;
@@ -200,6 +204,39 @@ macro_rules! impl_backend {
 
                 async fn consume_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>> {
                     self.transition_ciba(id_hash, CibaStatus::Approved, CibaStatus::Consumed).await
+                }
+
+                async fn insert_prompt(&self, p: &Prompt, max_pending: u32, now: UnixTime) -> Result<bool> {
+                    let mut tx = self.pool.begin().await?;
+                    if let Some(lock) = <$store>::LOCK_PENDING_PROMPTS {
+                        sqlx::query(lock).bind(&p.subscriber_id).execute(&mut *tx).await?;
+                    }
+                    // Write first, then count under the lock, as in
+                    // `insert_ciba_request`; the new prompt is not held
+                    // against itself.
+                    sqlx::query(q::INSERT_PROMPT)
+                        .bind(&p.id)
+                        .bind(&p.subscriber_id)
+                        .bind(&p.reference)
+                        .bind(p.status.as_str())
+                        .bind(p.to_doc()?)
+                        .bind(p.created_at)
+                        .bind(p.expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    let pending: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS)
+                        .bind(&p.subscriber_id)
+                        .bind(PromptStatus::Pending.as_str())
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let others = pending - i64::from(p.status == PromptStatus::Pending);
+                    if others >= i64::from(max_pending) {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    tx.commit().await?;
+                    Ok(true)
                 }
 
                 async fn get_prompt(&self, id: &str) -> Result<Option<Prompt>> {

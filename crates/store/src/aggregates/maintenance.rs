@@ -16,6 +16,9 @@ pub struct Purged {
     pub refresh_tokens: u64,
     pub operator_tokens: u64,
     pub enablements: u64,
+    pub authorization_codes: u64,
+    pub login_sessions: u64,
+    pub pending_authorizations: u64,
 }
 
 #[async_trait]
@@ -36,7 +39,9 @@ macro_rules! impl_backend {
             use netauth_domain::UnixTime;
             use $crate::Result;
             use $crate::aggregates::maintenance::{self as q, Maintenance, Purged};
-            use $crate::aggregates::{ciba, enablements, keys, refresh, replay, revocations, subscribers};
+            use $crate::aggregates::{
+                ciba, codes, enablements, keys, logins, refresh, replay, revocations, subscribers,
+            };
             use $crate::backend::Backend as _;
 
             #[async_trait::async_trait]
@@ -55,6 +60,9 @@ macro_rules! impl_backend {
                         (refresh::PURGE_REFRESH_TOKENS, &mut purged.refresh_tokens),
                         (subscribers::PURGE_OPERATOR_TOKENS, &mut purged.operator_tokens),
                         (enablements::PURGE_ENABLEMENTS, &mut purged.enablements),
+                        (codes::PURGE_CODES, &mut purged.authorization_codes),
+                        (logins::PURGE_LOGIN_SESSIONS, &mut purged.login_sessions),
+                        (logins::PURGE_PENDING, &mut purged.pending_authorizations),
                     ] {
                         *n = sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
                     }

@@ -21,6 +21,8 @@ struct PromptView {
     purpose: String,
     purpose_label: String,
     scopes: Vec<String>,
+    /// A sign-in code to read off the screen (`login_code` prompts).
+    code: Option<String>,
     expires_in: i64,
     csrf: String,
 }
@@ -91,6 +93,7 @@ async fn prompt_view(
         client_id: p.client_id,
         purpose,
         scopes: p.scopes,
+        code: p.code,
         expires_in: (p.expires_at - t).max(0),
     })
 }
