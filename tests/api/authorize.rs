@@ -955,3 +955,36 @@ async fn signed_request_objects_and_the_demo_clients() {
     assert!(r.location.unwrap().starts_with("http://127.0.0.1:51234/callback?code="), "loopback: any port");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_flow_enabled_for_a_number_ends_with_that_subscriber() {
+    use crate::network_enablement::{REDIRECT_URI, SEED_SCOPE, app_jwt, enable_ok, vonage_app};
+    let app = code_app().await;
+    let c = vonage_app(&app).await;
+    let body = json!({"phone_number": msisdn(3), "scopes": [SEED_SCOPE], "state": "seed-002-state"});
+    let v = enable_ok(&app, &app_jwt(&app, &c), &body).await;
+    let url = v["scopes"][SEED_SCOPE]["auth_url"].as_str().unwrap().to_owned();
+    // Another subscriber's phone follows the link: never a code.
+    let mut other = Browser::new(&app, Some(4));
+    let cb = other.get(&url).await.callback();
+    assert_eq!(cb["error"], "access_denied", "{cb:?}");
+    assert_eq!(cb["state"], "seed-002-state");
+    // The enabled number's phone gets the code, and the application its token.
+    let mut phone = Browser::new(&app, Some(3));
+    let r = phone.get(&url).await;
+    assert!(r.location.as_deref().unwrap().starts_with(REDIRECT_URI), "{r:?}");
+    let code = r.callback()["code"].clone();
+    let resp = app
+        .http
+        .post(app.url("/oauth2/token"))
+        .bearer_auth(app_jwt(&app, &c))
+        .form(&[("grant_type", CODE), ("code", code.as_str()), ("redirect_uri", REDIRECT_URI)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let tok: Value = resp.json().await.unwrap();
+    let echo: Value = app.echo(tok["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!(echo["amr"], json!(["nba"]));
+    assert_eq!(echo["scope"], "number-verification:verify");
+}

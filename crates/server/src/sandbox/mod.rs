@@ -259,6 +259,10 @@ pub fn banner(doc: &Value) -> String {
     s.push_str(&format!("  issuer      {}\n", g("/issuer")));
     s.push_str(&format!("  discovery   {}\n", g("/endpoints/discovery")));
     s.push_str(&format!(
+        "  authorize   {}   (seed 001: /oauth/v2/authorize, seed 003: /openidconnect/fr/v1/authorize)\n",
+        g("/endpoints/authorize")
+    ));
+    s.push_str(&format!(
         "  token       {}   (seed 004: {})\n",
         g("/endpoints/token"),
         g("/endpoints/g2p_token")

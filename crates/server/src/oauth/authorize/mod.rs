@@ -11,6 +11,7 @@
 //!              │ else the line: Network::resolve_address(socket peer or trusted proxy) ─► amr=["nba"]
 //!              │      (prompt=login: confirm page first)
 //!              └ else prompt=none ─► login_required │ the number page (pages::login_page)
+//!      (seed 002: a flow enabled for a number must end with that subscriber)
 //!      2. consent: scopes whose legal basis is `consent` and not yet given
 //!              └ prompt=none ─► consent_required │ the consent page (pages::consent_page)
 //!      3. issue_code ─► 302 redirect_uri?code&state&iss[&scope]
@@ -50,6 +51,7 @@ use netauth_domain::ciba::PromptStatus;
 use netauth_domain::client::Client;
 use netauth_domain::consent::ConsentStatus;
 use netauth_domain::crypto::random_token;
+use netauth_domain::enablement::enablement_key;
 use netauth_domain::subscriber::Subscriber;
 use netauth_proto::authorize::{authorization_response_url, error_response_url};
 use netauth_proto::{Form, LoginHint, Msisdn, OAuthError, OAuthErrorCode};
@@ -444,6 +446,22 @@ impl Flow<'_> {
             req.handset = None;
             return pages::login_page(self, &mut req, None, StatusCode::OK).await;
         };
+        // Seed 002: a flow its backend enabled for one number (Network
+        // Enablement binds the client's `state` to it) ends with that
+        // subscriber, or not at all.
+        if let Some(state) = &req.state
+            && let Some(e) = self.app.store.get_enablement(&enablement_key(&req.client_id, state), t).await?
+        {
+            let line = self.app.network.subscriber(&auth.subscriber_id).await?.map(|s| s.msisdn);
+            if line.as_deref() != Some(e.msisdn.as_str()) {
+                return self
+                    .fail(
+                        &req,
+                        OAuthError::access_denied("the subscriber is not the one this flow was enabled for"),
+                    )
+                    .await;
+            }
+        }
         // 2. Consent.
         let missing = self.missing_consents(&req, &auth.subscriber_id).await?;
         if req.prompt.consent || !missing.is_empty() {
