@@ -344,6 +344,9 @@ async fn handset_fallback_with_a_one_time_code() {
         prompts["prompts"].as_array().unwrap().iter().find(|p| p["kind"] == "login_code").unwrap().clone();
     let otp = prompt["code"].as_str().unwrap().to_owned();
     assert_eq!(otp.len(), 6);
+    let handset =
+        app.http.get(app.url("/sandbox/handset/+34666666666")).send().await.unwrap().text().await.unwrap();
+    assert!(handset.contains(&otp), "the handset page shows the code: {handset}");
     let wrong = if otp == "000000" { "111111" } else { "000000" };
     let again = wifi.submit(&code_page, "/authorize/code", &[("code", wrong), ("decision", "check")]).await;
     assert_eq!(again.status, 400);
@@ -987,4 +990,36 @@ async fn a_flow_enabled_for_a_number_ends_with_that_subscriber() {
     let echo: Value = app.echo(tok["access_token"].as_str().unwrap()).await.json().await.unwrap();
     assert_eq!(echo["amr"], json!(["nba"]));
     assert_eq!(echo["scope"], "number-verification:verify");
+}
+
+#[tokio::test]
+async fn any_node_serves_any_step_of_a_flow() {
+    let app = code_app().await;
+    let peer = spawn_peer(&app).await;
+    let c = oidc_client(&app, "client_secret_basic", json!({})).await;
+    let mut wifi = Browser::new(&app, None);
+    let page = wifi.authorize("/authorize", &params(&c, "openid phone")).await;
+    // The number on node B, the code on node A, the consent on node B, the token on node A.
+    wifi.base = peer.base.clone();
+    let code_page =
+        wifi.submit(&page, "/authorize/login", &[("msisdn", "+34666666666"), ("method", "code")]).await;
+    let prompts: Value = app
+        .http
+        .get(app.url("/sandbox/v1/handsets/+34666666666/prompts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let otp = prompts["prompts"][0]["code"].as_str().unwrap().to_owned();
+    wifi.base = app.base.clone();
+    let consent = wifi.submit(&code_page, "/authorize/code", &[("code", &otp), ("decision", "check")]).await;
+    wifi.base = peer.base.clone();
+    let cb = wifi.allow_all(&consent).await.callback();
+    // (Each test node has its own issuer URL; a real installation has one.)
+    assert_eq!(cb["iss"], peer.base);
+    let (s, tok) = exchange(&app, &c, &cb["code"], &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(claims(tok["id_token"].as_str().unwrap())["amr"], json!(["otp", "sms"]));
 }

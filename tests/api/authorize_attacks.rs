@@ -599,3 +599,66 @@ async fn s17_suspended_client() {
     let cb = b.authorize("/authorize", &params(&c, "openid")).await.callback();
     assert_eq!(cb["error"], "unauthorized_client");
 }
+
+// 27, for line authentication: forwarding headers count only from a trusted proxy.
+#[tokio::test]
+async fn s27_spoofed_forwarding_headers_do_not_make_a_line() {
+    let app = code_app().await;
+    let c = oidc_client(&app, "client_secret_basic", json!({})).await;
+    let q: String =
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(params(&c, "openid")).finish();
+    let url = app.url(&format!("/authorize?{q}"));
+    // From 127.0.0.1, which nobody trusts: the headers are ignored, the page asks for the number.
+    for (name, value) in [
+        ("x-forwarded-for", "127.10.0.3"),
+        ("forwarded", "for=\"127.10.0.3:5000\""),
+        ("x-msisdn", "+34600000003"),
+    ] {
+        let r = app.http.get(&url).header(name, value).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{name}");
+        assert!(r.text().await.unwrap().contains("name=\"msisdn\""), "{name}: the fallback page");
+    }
+    // Behind a trusted proxy (here 127.0.0.1), what the proxy says is the line.
+    let proxied = spawn_with(Options {
+        tweak: Box::new(|cfg| {
+            cfg.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            cfg.authorize.msisdn_header = "x-msisdn".into();
+        }),
+        ..Default::default()
+    })
+    .await;
+    netauth_server::sandbox::load_demo_network(&proxied.app).await.unwrap();
+    let c = oidc_client(&proxied, "client_secret_basic", json!({})).await;
+    let q: String =
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(params(&c, "openid")).finish();
+    let url = proxied.url(&format!("/authorize?{q}"));
+    for (name, value, who) in [
+        ("forwarded", "for=\"127.10.0.3:5000\";proto=https", 3),
+        ("x-forwarded-for", "127.10.0.4", 4),
+        ("x-msisdn", "+34600000005", 5),
+    ] {
+        let r = proxied.http.get(&url).header(name, value).send().await.unwrap();
+        assert_eq!(r.status(), 302, "{name}");
+        let loc = r.headers()["location"].to_str().unwrap().to_owned();
+        let code = form_urlencoded::parse(loc.split_once('?').unwrap().1.as_bytes())
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let (s, tok) = exchange(&proxied, &c, &code, &[]).await;
+        assert_eq!(s, 200);
+        let id = claims(tok["id_token"].as_str().unwrap());
+        let expected = proxied.app.master.pairwise_sub(&c.client_id, &subscriber_id(&proxied, who).await);
+        assert_eq!(id["sub"], expected, "{name}");
+        assert_eq!(id["amr"], json!(["nba"]));
+    }
+    // The proxy itself, with nothing forwarded, is nobody's line.
+    let r = proxied.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn subscriber_id(app: &TestApp, n: u8) -> String {
+    let s: Value =
+        app.admin(Method::GET, &format!("/subscribers/{}", msisdn(n)), None).await.json().await.unwrap();
+    s["id"].as_str().unwrap().to_owned()
+}
