@@ -246,11 +246,16 @@ async fn every_hint_format() {
     let ask = |hint: &'static str| [("login_hint", hint), ("scope", "dpv:IdentityVerification sim-swap")];
     for hint in [
         "tel:+34655555555",
+        // Seed 000's four examples, as written there.
         "ipport:80.90.34.2:16790",
-        "ipport:80.90.34.2:17001",
+        "ipport:80.90.34.2",
         "ipport:[2001:db8::1]:8080",
         "ipport:[2001:db8::1]",
         "ipport:2001:db8::1",
+        "ipport:80.90.34.2:17001",
+        // Behind CGNAT: one address, a port range each.
+        "ipport:80.90.34.3:16790",
+        "ipport:80.90.34.3:17001",
         "ipport:127.10.0.3",
         "ipport:127.10.0.3:5555",
     ] {
@@ -258,8 +263,8 @@ async fn every_hint_format() {
         assert_eq!(poll(&app, &c, &id).await.0, 200, "{hint}");
     }
     for (hint, error, status) in [
-        ("ipport:80.90.34.2", "unknown_user_id", 400), // ambiguous without a port
-        ("ipport:80.90.34.2:80", "unknown_user_id", 400), // no range holds port 80
+        ("ipport:80.90.34.3", "unknown_user_id", 400), // CGNAT: ambiguous without a port
+        ("ipport:80.90.34.3:80", "unknown_user_id", 400), // no range holds port 80
         ("ipport:10.1.2.3", "unknown_user_id", 400),
         ("tel:+34699999999", "unknown_user_id", 400),
         ("tel:34655555555", "invalid_request", 400),

@@ -616,3 +616,83 @@ async fn concurrent_jwks_uri_fetches_share_one_request() {
     }
     assert_eq!(raw.hits.load(Ordering::SeqCst), 1);
 }
+
+/// Issue #11.6: at introspection and revocation a secret-based client may
+/// present its secret with Basic or in the form, whatever it registered
+/// (RFC 8414 lists methods per endpoint); the token endpoint keeps the
+/// registered method, key-based clients keep their key, and two methods in
+/// one request stay `invalid_request` (SECURITY.md 23).
+#[tokio::test]
+async fn introspection_and_revocation_take_a_secret_either_way() {
+    let app = spawn_app().await;
+    for registered in ["client_secret_post", "client_secret_basic"] {
+        let c = app.create_client(registered, json!({})).await;
+        let secret = c.secret.as_deref().unwrap();
+        let id = c.client_id.as_str();
+        let token = {
+            let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
+            let resp = if registered == "client_secret_post" {
+                app.post_form("/token", None, &form).await
+            } else {
+                app.post_form("/token", Some((id, secret)), &form[..1]).await
+            };
+            assert_eq!(resp.status(), 200, "{registered}");
+            resp.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        };
+        let basic = app.post_form("/introspect", Some((id, secret)), &[("token", &token)]).await;
+        assert_eq!(basic.status(), 200, "{registered}: introspection with Basic");
+        assert_eq!(basic.json::<Value>().await.unwrap()["active"], true);
+        let post = app
+            .post_form(
+                "/introspect",
+                None,
+                &[("token", &token), ("client_id", id), ("client_secret", secret)],
+            )
+            .await;
+        assert_eq!(post.status(), 200, "{registered}: introspection with the secret in the form");
+        assert_eq!(post.json::<Value>().await.unwrap()["active"], true);
+        // Both at once is still two methods.
+        let both = app
+            .post_form(
+                "/introspect",
+                Some((id, secret)),
+                &[("token", &token), ("client_id", id), ("client_secret", secret)],
+            )
+            .await;
+        assert_eq!(error_of(both).await.1, "invalid_request", "{registered}: two methods");
+        // A wrong secret is wrong either way.
+        let wrong = app.post_form("/revoke", Some((id, "wrong")), &[("token", &token)]).await;
+        assert_invalid_client(wrong, "wrong secret at revocation").await;
+        // The other method at the token endpoint is still refused.
+        let other = if registered == "client_secret_post" {
+            app.post_form("/token", Some((id, secret)), &[("grant_type", "client_credentials")]).await
+        } else {
+            app.post_form(
+                "/token",
+                None,
+                &[("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)],
+            )
+            .await
+        };
+        assert_invalid_client(other, "the other method at the token endpoint").await;
+        // Revocation with the other method works, and the token is dead.
+        let revoke = if registered == "client_secret_post" {
+            app.post_form("/revoke", Some((id, secret)), &[("token", &token)]).await
+        } else {
+            app.post_form("/revoke", None, &[("token", &token), ("client_id", id), ("client_secret", secret)])
+                .await
+        };
+        assert_eq!(revoke.status(), 200, "{registered}: revocation with the other method");
+        app.sync().await;
+        let after = app.post_form("/introspect", Some((id, secret)), &[("token", &token)]).await;
+        assert_eq!(after.json::<Value>().await.unwrap()["active"], false, "{registered}: revoked");
+    }
+    // A key-based client cannot fall back to a secret it does not have:
+    // another client's secret under its id is refused.
+    let j = jwt_client(&app).await;
+    let s = app.create_client("client_secret_basic", json!({})).await;
+    let resp = app
+        .post_form("/introspect", Some((&j.client_id, s.secret.as_deref().unwrap())), &[("token", "x")])
+        .await;
+    assert_invalid_client(resp, "secret presented for a private_key_jwt client").await;
+}

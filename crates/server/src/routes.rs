@@ -76,6 +76,11 @@ pub const METRICS: Endpoint = Endpoint { path: "/metrics", aliases: &[] };
 pub const ADMIN_BASE: &str = "/admin/v1";
 pub const ADMIN_OPENAPI: Endpoint = Endpoint { path: "/admin/v1/openapi.json", aliases: &[] };
 
+/// Every OpenAPI document the server serves. The sandbox lists them in
+/// `sandbox.json` and the test suite (tests/openapi) validates and fuzzes
+/// each one, so a document added here is checked from then on.
+pub const OPENAPI_DOCUMENTS: &[Endpoint] = &[ADMIN_OPENAPI];
+
 /// Sandbox only: a protected resource that echoes what a resource server
 /// sees in a token, so developers can check theirs.
 pub const SANDBOX_ECHO: Endpoint = Endpoint { path: "/sandbox/echo", aliases: &[] };

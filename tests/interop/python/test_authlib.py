@@ -371,3 +371,28 @@ def test_ciba_errors(metadata):
         with pytest.raises(OAuthError) as e:
             s.fetch_token(grant_type=CIBA_GRANT, auth_req_id="no-such-request")
         assert e.value.error == "invalid_grant"
+
+
+# ------------------------------------------------ defaults (issue #11.6)
+
+
+def test_default_session_revokes_and_introspects_for_a_post_client(metadata):
+    """Authlib's OAuth2Session with its default settings, told only what a
+    client_secret_post client needs to get a token: revoke_token and
+    introspect_token then authenticate with HTTP Basic (Authlib's default
+    there), which netauth accepts from a secret-based client at those two
+    endpoints whatever it registered."""
+    c = demo_client("demo-g2p")
+    assert c["token_endpoint_auth_method"] == "client_secret_post"
+    with OAuth2Session(
+        c["client_id"], c["client_secret"], token_endpoint_auth_method="client_secret_post", scope="disburse"
+    ) as s:
+        assert s.revocation_endpoint_auth_method == "client_secret_basic"  # Authlib's default
+        at = s.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")["access_token"]
+        r = s.introspect_token(metadata["introspection_endpoint"], token=at)
+        assert r.status_code == 200, r.text
+        assert r.json()["active"] is True and r.json()["client_id"] == "demo-g2p"
+        r = s.revoke_token(metadata["revocation_endpoint"], token=at)
+        assert r.status_code == 200, r.text
+        r = s.introspect_token(metadata["introspection_endpoint"], token=at)
+        assert r.status_code == 200 and r.json()["active"] is False

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Return clients whose id sorts after this one.
     pub after: Option<String>,
@@ -231,8 +232,12 @@ pub async fn keys_rotate_post(
 ) -> Result<Json<Vec<KeyView>>, ApiReply> {
     let req: RotateRequest = optional_json(&body)?;
     let delay = req.delay_secs.unwrap_or(app.config.keys.rotation_delay_secs);
-    if delay < 0 {
-        return Err(CamaraError::invalid_argument("delay_secs must not be negative").into());
+    // Bounded so that `now + delay` cannot overflow; a year is far past any
+    // cache a relying party keeps the key set in.
+    if !(0..=31_536_000).contains(&delay) {
+        return Err(
+            CamaraError::invalid_argument("delay_secs must be between 0 and 31536000 (a year)").into()
+        );
     }
     crate::infra::keys::rotate(app.store.as_ref(), &app.master, delay, app.max_token_lifetime(), app.now())
         .await

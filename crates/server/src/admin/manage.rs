@@ -451,6 +451,11 @@ pub async fn delete_client(
 /// Adds a new secret; the existing ones expire after `expire_existing_in`
 /// seconds (kept as they are when absent), so a client rolls over without
 /// downtime.
+/// The longest a secret's lifetime can be set to: any longer is "never",
+/// which is what leaving `expires_in` out says, and bounding it keeps
+/// `now + expires_in` far from overflowing.
+pub const MAX_SECRET_LIFETIME: i64 = 10 * 365 * 86400;
+
 pub async fn add_secret(
     store: &dyn Store,
     id: &str,
@@ -464,15 +469,15 @@ pub async fn add_secret(
     }
     let t = now;
     if let Some(s) = expire_existing_in {
-        if s < 0 {
-            return Err(invalid("expire_existing_in must not be negative"));
+        if !(0..=MAX_SECRET_LIFETIME).contains(&s) {
+            return Err(invalid("expire_existing_in must be between 0 and 315360000 seconds (10 years)"));
         }
         for old in &mut c.secrets {
             old.expires_at = Some(old.expires_at.map_or(t + s, |e| e.min(t + s)));
         }
     }
-    if expires_in.is_some_and(|e| e <= 0) {
-        return Err(invalid("expires_in must be positive"));
+    if expires_in.is_some_and(|e| !(1..=MAX_SECRET_LIFETIME).contains(&e)) {
+        return Err(invalid("expires_in must be between 1 and 315360000 seconds (10 years)"));
     }
     // Expired secrets are dropped; the list stays short.
     c.secrets.retain(|s| s.is_live(t));

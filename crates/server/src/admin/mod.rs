@@ -52,8 +52,36 @@ impl utoipa::Modify for AdminSecurity {
 )]
 pub struct AdminApi;
 
-pub async fn openapi_get() -> Json<utoipa::openapi::OpenApi> {
-    Json(AdminApi::openapi())
+/// The path parameters of the admin API, described once.
+fn describe_param(name: &str) -> &'static str {
+    match name {
+        "client_id" => "The client's id.",
+        "secret_id" => "The secret's id, as listed in the client's `secrets`.",
+        "id" => "The operator's id.",
+        "phone_number" => "The subscriber's number in E.164 form, with `+` (`%2B` in a URL).",
+        _ => "A path parameter.",
+    }
+}
+
+/// The admin API's OpenAPI document: generated from the handlers' attributes,
+/// then completed (path parameters, 401/429, error bodies; `infra::openapi`).
+pub fn openapi_document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(AdminApi::openapi()).unwrap_or_default();
+    crate::infra::openapi::complete(
+        &mut doc,
+        &crate::infra::openapi::Completion {
+            error_schema: "#/components/schemas/CamaraError",
+            malformed: "A parameter or the body is malformed or out of range; `message` says which.",
+            unauthenticated: "The admin token is missing or wrong (`Authorization: Bearer <admin token>`).",
+            limited: true,
+            describe_param,
+        },
+    );
+    doc
+}
+
+pub async fn openapi_get() -> Json<serde_json::Value> {
+    Json(openapi_document())
 }
 
 pub fn router() -> axum::Router<AppState> {

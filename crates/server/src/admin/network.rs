@@ -141,8 +141,11 @@ pub fn build_subscriber(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// Return subscribers whose number sorts after this one.
     pub after: Option<String>,
+    /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
 
@@ -247,8 +250,11 @@ pub async fn legal_basis_put(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PairQuery {
+    /// The API scope, e.g. `sim-swap`.
     pub scope: String,
+    /// The purpose, e.g. `dpv:FraudPreventionAndDetection`.
     pub purpose: String,
 }
 
@@ -277,9 +283,13 @@ pub async fn consents_get(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsentQuery {
+    /// The client the consent was given to.
     pub client_id: String,
+    /// The API scope consented to.
     pub scope: String,
+    /// The purpose consented to.
     pub purpose: String,
 }
 

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod legal_bases;
 pub mod limiter;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod pseudonym;
 pub mod state;

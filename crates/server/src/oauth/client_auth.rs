@@ -16,6 +16,8 @@
 //! other credentials, the signed assertion itself authenticates the client
 //! (RFC 7523 §3.1, CAMARA profile §1.3), and its failures are 400
 //! `invalid_grant`.
+//! The method must be the registered one, except that introspection and
+//! revocation take a secret either way ([`MethodRule`]).
 
 use crate::errors::OAuthReply;
 use crate::infra::state::App;
@@ -29,6 +31,31 @@ use netauth_domain::client_auth::{
 use netauth_proto::{Form, GrantType, OAuthError};
 use std::net::IpAddr;
 use std::sync::Arc;
+
+/// Which presented method a client may use at an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodRule {
+    /// Exactly the registered `token_endpoint_auth_method` (token and
+    /// backchannel authentication endpoints).
+    Registered,
+    /// Introspection and revocation: a client registered for
+    /// `client_secret_basic` or `client_secret_post` may present its secret
+    /// either way. RFC 8414 §2 lists the methods per endpoint
+    /// (`introspection_endpoint_auth_methods_supported`), not per client,
+    /// and common libraries (Authlib's `revoke_token`) use Basic there
+    /// whatever the client's registration says; the secret is the same
+    /// secret, so accepting either costs nothing. Key-based clients still
+    /// use their key, and two methods in one request stay refused
+    /// (SECURITY.md 23).
+    EitherSecretMethod,
+}
+
+impl MethodRule {
+    fn allows(self, presented: AuthMethod, registered: AuthMethod) -> bool {
+        presented == registered
+            || (self == MethodRule::EitherSecretMethod && presented.uses_secret() && registered.uses_secret())
+    }
+}
 
 /// What the request presented.
 #[derive(Debug)]
@@ -208,8 +235,9 @@ pub async fn authenticate(
     form: &Form,
     addr: IpAddr,
     endpoint_url: &str,
+    rule: MethodRule,
 ) -> Result<Arc<Client>, OAuthReply> {
-    Ok(authenticate_request(app, headers, form, addr, endpoint_url, AuthAt::OAuth).await?.client)
+    Ok(authenticate_request(app, headers, form, addr, endpoint_url, AuthAt::OAuth, rule).await?.client)
 }
 
 /// [`authenticate`], for a request to an endpoint of kind `at`.
@@ -220,6 +248,7 @@ pub async fn authenticate_request(
     addr: IpAddr,
     endpoint_url: &str,
     at: AuthAt,
+    rule: MethodRule,
 ) -> Result<Authenticated, OAuthReply> {
     let presented = presented_credentials(headers, form, at == AuthAt::Token)?;
     if at == AuthAt::NetworkEnablement && !matches!(presented, Presented::AppJwt { .. }) {
@@ -259,7 +288,7 @@ pub async fn authenticate_request(
     let t = app.now();
     // A grant assertion is checked against the client's keys, whatever its
     // registered method: holding the private key authenticates it.
-    if !is_grant && presented.method() != client.token_endpoint_auth_method {
+    if !is_grant && !rule.allows(presented.method(), client.token_endpoint_auth_method) {
         // The same answer as for an unknown client, so that ids cannot be
         // enumerated; the log says what happened.
         tracing::info!(client_id = %client.client_id, registered = client.token_endpoint_auth_method.as_str(),

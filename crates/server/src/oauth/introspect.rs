@@ -1,12 +1,13 @@
 //! Token introspection (RFC 7662) and revocation (RFC 7009). Both require
 //! the caller to authenticate, and only ever speak of the caller's own
 //! tokens: anyone else's token is `{"active": false}` and is not revoked
-//! (SECURITY.md 14, 15).
+//! (SECURITY.md 14, 15). A client registered for a secret may present it
+//! with Basic or in the form here (`client_auth::MethodRule`).
 
 use crate::errors::{OAuthReply, no_store};
 use crate::infra::metrics::Metrics;
 use crate::infra::state::AppState;
-use crate::oauth::ClientRequest;
+use crate::oauth::{ClientRequest, EitherSecretMethod};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -22,7 +23,7 @@ fn live_token_of(app: &AppState, token: &str, client_id: &str) -> Option<AccessC
 
 pub async fn introspect_post(
     State(app): State<AppState>,
-    req: ClientRequest,
+    req: ClientRequest<EitherSecretMethod>,
 ) -> Result<Response, OAuthReply> {
     let ClientRequest { form, client, .. } = req;
     let token = form.require("token")?;
@@ -54,7 +55,10 @@ pub async fn introspect_post(
     Ok(r)
 }
 
-pub async fn revoke_post(State(app): State<AppState>, req: ClientRequest) -> Result<Response, OAuthReply> {
+pub async fn revoke_post(
+    State(app): State<AppState>,
+    req: ClientRequest<EitherSecretMethod>,
+) -> Result<Response, OAuthReply> {
     let ClientRequest { form, client, .. } = req;
     let token = form.require("token")?;
     Metrics::inc(&app.metrics.revocations);

@@ -43,11 +43,33 @@ fn body_error(r: axum::extract::rejection::BytesRejection) -> OAuthReply {
     }
 }
 
+/// Which authentication methods an endpoint accepts from a client, as a
+/// type so that each handler's signature says it.
+pub trait MethodRule: Send + Sync + 'static {
+    const RULE: crate::oauth::client_auth::MethodRule;
+}
+
+/// The method the client registered, and no other: the token and
+/// backchannel authentication endpoints.
+pub struct RegisteredMethod;
+impl MethodRule for RegisteredMethod {
+    const RULE: crate::oauth::client_auth::MethodRule = crate::oauth::client_auth::MethodRule::Registered;
+}
+
+/// Introspection and revocation: a client registered for a secret may
+/// present it with Basic or in the form (see `client_auth::MethodRule`).
+pub struct EitherSecretMethod;
+impl MethodRule for EitherSecretMethod {
+    const RULE: crate::oauth::client_auth::MethodRule =
+        crate::oauth::client_auth::MethodRule::EitherSecretMethod;
+}
+
 /// An OAuth request from an authenticated client: what every endpoint that
 /// authenticates clients starts with (token, introspection, revocation,
 /// backchannel authentication). Extracting it parses the form and runs
-/// client authentication; handlers see only authenticated clients.
-pub struct ClientRequest {
+/// client authentication under the endpoint's [`MethodRule`]; handlers see
+/// only authenticated clients.
+pub struct ClientRequest<R: MethodRule = RegisteredMethod> {
     pub form: Form,
     pub client: std::sync::Arc<netauth_domain::client::Client>,
     /// The URL the request was sent to (an accepted assertion audience).
@@ -57,9 +79,10 @@ pub struct ClientRequest {
     /// authenticated the client (no other credentials were presented):
     /// already verified and spent.
     pub grant_assertion: Option<netauth_domain::client_auth::GrantAssertion>,
+    _rule: std::marker::PhantomData<R>,
 }
 
-impl axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest {
+impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest<R> {
     type Rejection = OAuthReply;
 
     async fn from_request(
@@ -91,8 +114,16 @@ impl axum::extract::FromRequest<crate::infra::state::AppState> for ClientRequest
             addr,
             &endpoint_url,
             if at_token { AuthAt::Token } else { AuthAt::OAuth },
+            R::RULE,
         )
         .await?;
-        Ok(Self { form, client: auth.client, endpoint_url, headers, grant_assertion: auth.grant_assertion })
+        Ok(Self {
+            form,
+            client: auth.client,
+            endpoint_url,
+            headers,
+            grant_assertion: auth.grant_assertion,
+            _rule: std::marker::PhantomData,
+        })
     }
 }

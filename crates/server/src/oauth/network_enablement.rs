@@ -96,6 +96,7 @@ pub async fn network_enablement_post(
         addr,
         &endpoint_url,
         AuthAt::NetworkEnablement,
+        crate::oauth::client_auth::MethodRule::Registered,
     )
     .await
     .map_err(auth_error)?;

@@ -247,6 +247,7 @@ pub fn describe(
             "admin_openapi": url(routes::ADMIN_OPENAPI),
             "metrics": url(routes::METRICS),
         },
+        "openapi": routes::OPENAPI_DOCUMENTS.iter().map(|e| url(*e)).collect::<Vec<_>>(),
         "clients": clients,
         "subscribers": subscribers,
     })
@@ -343,23 +344,36 @@ const DEMO_SUBSCRIBERS: &[DemoSubscriber] = &[
         policy: HandsetPolicy::AutoDeny,
         status: SubscriberStatus::Active,
     },
-    // Behind CGNAT: 80.90.34.2, two port ranges, two subscribers.
+    // Seed 000's IPv4 examples, `ipport:80.90.34.2:16790` and
+    // `ipport:80.90.34.2`: the whole address, so both name this subscriber.
     DemoSubscriber {
         msisdn: "+34611111111",
         operator: "demo-es",
-        addresses: &[("80.90.34.2", 16000, 16999)],
+        addresses: &[("80.90.34.2", 0, 65535)],
+        sims_days_ago: &[300],
+        policy: HandsetPolicy::AutoApprove,
+        status: SubscriberStatus::Active,
+    },
+    // Behind CGNAT: 80.90.34.3, two port ranges, two subscribers; without
+    // a port the address names nobody.
+    DemoSubscriber {
+        msisdn: "+34611111112",
+        operator: "demo-es",
+        addresses: &[("80.90.34.3", 16000, 16999)],
         sims_days_ago: &[300],
         policy: HandsetPolicy::AutoApprove,
         status: SubscriberStatus::Active,
     },
     DemoSubscriber {
-        msisdn: "+34611111112",
+        msisdn: "+34611111113",
         operator: "demo-es",
-        addresses: &[("80.90.34.2", 17000, 17999)],
+        addresses: &[("80.90.34.3", 17000, 17999)],
         sims_days_ago: &[300],
         policy: HandsetPolicy::AutoApprove,
         status: SubscriberStatus::Active,
     },
+    // Seed 000's IPv6 examples, `ipport:[2001:db8::1]:8080` and
+    // `ipport:[2001:db8::1]`.
     DemoSubscriber {
         msisdn: "+34622222222",
         operator: "demo-es",
