@@ -28,4 +28,5 @@ mod jwt_bearer;
 mod network;
 mod network_enablement;
 mod ops;
+mod portal;
 mod tokens;

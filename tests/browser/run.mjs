@@ -13,13 +13,19 @@
 //   4. a `capture = refuse` consent (number verification for
 //      dpv:RequestedServiceProvision): 403 access_denied, its consent URL opened
 //      in the browser, Allow, and the same request succeeds.
-// Every page's security headers are checked (SECURITY.md 9-12).
+//   5. the home page and the request inspector (issue #11): endpoints, clients,
+//      subscribers with handset links; the inspector names the subscriber
+//      seed 000's hint resolved to.
+// Every page's security headers are checked (SECURITY.md 9-12). Screenshots of
+// the home page, the inspector, the handset page (a prompt pending, and after
+// Approve) and the consent page, at desktop and phone sizes, are written to
+// target/screenshots/ (NETAUTH_SCREENSHOTS overrides) for a person to look at.
 //
 // Prints `browser: N passed, M failed` last; exits non-zero on any failure.
 // The sandbox is stopped and its directory removed on every way out.
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,6 +40,8 @@ const ASK = '+34666666666'; // handset policy "ask"
 const LOOPBACK_PHONE = '+34600000001';
 const CLIENT_NAME = 'CIBA demo (seed 000)';
 const FRAUD = 'dpv:FraudPreventionAndDetection';
+const SHOTS = resolve(ROOT, process.env.NETAUTH_SCREENSHOTS || 'target/screenshots');
+const SIZES = { desktop: { width: 1366, height: 900 }, phone: { width: 390, height: 844 } };
 
 let passed = 0;
 let failed = 0;
@@ -179,6 +187,19 @@ async function submit(page, locator, stillToDo) {
   }
 }
 
+/** Full-page screenshots of what `page` shows, at each size; the page is
+ * left at the desktop size. */
+async function shots(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    const file = join(SHOTS, `${name}-${size}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    log(`       screenshot ${file}`);
+  }
+  await page.setViewportSize(SIZES.desktop);
+}
+
 async function stop() {
   if (browser) {
     await browser.close().catch(() => {});
@@ -273,19 +294,20 @@ async function main() {
       '--disable-sync',
     ],
   });
-  const context = await browser.newContext();
+  const context = await browser.newContext({ viewport: SIZES.desktop });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const handsetUrl = `${base}/sandbox/handset/${ASK}`;
 
   const [prompt] = await pendingPrompts(base, ASK);
   const promptCard = () => page.locator(`[id="prompt-${prompt.id}"]`);
-  await check('handset page: 200 with the security headers, no script, auto-refresh', async () => {
+  await check('handset page: 200 with the security headers, no script, no reload while a prompt waits', async () => {
     const resp = await page.goto(handsetUrl);
     assertEq(resp.status(), 200, 'status');
     assertPageHeaders(resp);
     assertEq(await page.locator('script').count(), 0, 'script elements');
-    assertEq(await page.locator('meta[http-equiv="refresh"]').getAttribute('content'), '3', 'refresh');
+    assertEq(await page.locator('meta[http-equiv="refresh"]').count(), 0, 'refresh while a prompt waits');
+    assertEq(await page.locator('select, input:not([type="hidden"]), textarea').count(), 0, 'inputs a reload could lose');
     const cookie = (await context.cookies()).find((c) => c.name === 'netauth_handset');
     assert(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', 'HttpOnly SameSite=Strict session cookie');
   });
@@ -296,6 +318,9 @@ async function main() {
     assert(text.includes(CLIENT_NAME), `client name missing in: ${text}`);
     assert(text.includes(FRAUD), `purpose missing in: ${text}`);
     assert(text.includes('sim-swap'), `scope missing in: ${text}`);
+    assert(text.includes('know whether and when your SIM card changed'), `scope in words missing in: ${text}`);
+    assert(text.includes('Fraud prevention and detection'), `purpose in words missing in: ${text}`);
+    await shots(page, 'handset-pending');
   });
   await check('Approve → 303 back to the page, which no longer lists the prompt', async () => {
     const resp = await submit(
@@ -307,7 +332,11 @@ async function main() {
     assertPageHeaders(resp, { html: false });
     assertEq(new URL(page.url()).pathname, `/sandbox/handset/${ASK}`, 'page after the redirect');
     assertEq(await promptCard().count(), 0, 'prompt cards with this id');
-    assert((await page.locator('body').innerText()).includes('No pending requests'), 'empty state');
+    const body = await page.locator('body').innerText();
+    assert(body.includes('No pending requests'), 'empty state');
+    assert(body.includes('Approved.'), `no confirmation after Approve: ${body}`);
+    assertEq(await page.locator('meta[http-equiv="refresh"]').getAttribute('content'), '3', 'refresh once nothing waits');
+    await shots(page, 'handset-approved');
   });
   const token = await check('after `interval` s, the seed 000 poll → 200 access_token', async () => {
     await sleep(first.interval * 1000);
@@ -392,15 +421,19 @@ async function main() {
     );
     assertEq(resp.status(), 303, 'POST status');
     assertEq(await card.count(), 0, 'prompt cards with this id');
+    assert((await page.locator('body').innerText()).includes('Denied.'), 'no confirmation after Deny');
     const r = await seedToken(base, id, secret, second.auth_req_id);
     assertEq(r.json?.error, 'access_denied', `error (${r.status} ${r.text})`);
   });
 
   // ------------------------------------------------------------ errors
   await check('unknown number → 404 HTML page; malformed number → 400 HTML page', async () => {
-    const r404 = await page.goto(`${base}/sandbox/handset/+34699999999`);
+    const r404 = await page.goto(`${base}/sandbox/handset/+34612345678`);
     assertEq(r404.status(), 404, 'unknown number');
     assertPageHeaders(r404);
+    const text = await page.locator('body').innerText();
+    assert(text.includes(ASK) && text.includes('+34655555555'), `the error page lists no valid numbers: ${text}`);
+    assertEq(await page.locator('nav a[href="/"]').count(), 1, 'a link to the home page');
     const r400 = await page.goto(`${base}/sandbox/handset/12345`);
     assertEq(r400.status(), 400, 'malformed number');
     assertPageHeaders(r400);
@@ -438,7 +471,9 @@ async function main() {
     const text = await page.locator('.ask').innerText();
     assert(text.includes(`Allow ${CLIENT_NAME} to use`), `question: ${text}`);
     assert(text.includes('number-verification:verify'), `scope: ${text}`);
+    assert(text.includes('confirm that this phone uses your number'), `scope in words: ${text}`);
     assert(text.includes('dpv:RequestedServiceProvision'), `purpose: ${text}`);
+    await shots(page, 'consent');
   });
   await check('Allow → 303; the consent is listed as granted', async () => {
     const resp = await submit(page, page.getByRole('button', { name: 'Allow', exact: true }), async () => false);
@@ -453,6 +488,36 @@ async function main() {
     const t = await seedToken(base, id, secret, r.json.auth_req_id);
     assertEq(t.status, 200, `poll status (${t.text})`);
     assert(typeof t.json.access_token === 'string', 'access_token');
+  });
+
+  // ------------------------------------------------------------ home page and inspector
+  await check('home page: endpoints, demo clients, subscribers with handset links', async () => {
+    const resp = await page.goto(`${base}/`);
+    assertEq(resp.status(), 200, 'status');
+    assertPageHeaders(resp);
+    const text = await page.locator('body').innerText();
+    for (const want of [`${base}/token`, `${base}/apigateway/bc-authorize`, 'demo-ciba', 'demo-g2p', ASK, 'Request inspector']) {
+      assert(text.includes(want), `home page lacks ${want}`);
+    }
+    assertEq(await page.locator(`a[href="/sandbox/handset/${ASK}"]`).count() > 0, true, 'handset link');
+    assert(!text.includes(secret), 'a secret shown before a click');
+    const row = page.locator('tr', { hasText: 'demo-ciba' }).first();
+    await row.locator('summary').click();
+    assert((await row.innerText()).includes(secret), 'the secret is not shown on a click');
+    await page.goto(`${base}/`);
+    await shots(page, 'home');
+  });
+  await check('request inspector: seed 000 requests with outcome, reason and subscriber; filter by client', async () => {
+    // One refusal to explain: a wrong secret.
+    await seedBcAuthorize(base, id, 'not-the-secret', SEED_HINT, SEED_PURPOSE);
+    const resp = await page.goto(`${base}/sandbox/requests?client_id=demo-ciba`);
+    assertEq(resp.status(), 200, 'status');
+    assertPageHeaders(resp);
+    const text = await page.locator('table').innerText();
+    assert(text.includes('invalid_client') && text.includes('client authentication failed'), `no refusal: ${text}`);
+    assert(text.includes('authorization_pending'), `no pending poll: ${text}`);
+    assert(text.includes(ASK) && text.includes('tel hint'), `no resolved subscriber: ${text}`);
+    await shots(page, 'inspector');
   });
 }
 

@@ -88,6 +88,8 @@ pub async fn build_state_with_clock(
         master,
         config,
         clock,
+        requests: Default::default(),
+        sandbox_description: Default::default(),
     });
     // Start from the whole live log so revocations made before this node
     // started are honoured.
@@ -113,17 +115,30 @@ impl MakeRequestId for RandomRequestId {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Counts and times every response; logs each request at debug level.
-async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
+/// Counts and times every response; logs each request at debug level; and
+/// tells `infra::request_log` what happened (labelled metrics, and in the
+/// sandbox the request inspector and one info line per OAuth/CIBA request).
+async fn observe(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // The route template, not the path: bounded label values.
+    let endpoint = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+    let note = crate::infra::request_log::Note::default();
+    req.extensions_mut().insert(note.clone());
     let resp = next.run(req).await;
     let micros = start.elapsed().as_micros() as u64;
-    app.metrics.observe(resp.status().as_u16(), micros);
-    let path = app.log_names.path(&path);
-    tracing::debug!(request_id = %id, %method, %path, status = resp.status().as_u16(), micros, "request");
+    let status = resp.status().as_u16();
+    app.metrics.observe(status, micros);
+    // Production logs name no subscriber (infra::pseudonym); the sandbox's
+    // request log, kept apart, is in clear.
+    let log_path = app.log_names.path(&path);
+    tracing::debug!(request_id = %id, %method, path = %log_path, status, micros, "request");
+    crate::infra::request_log::record(&app, &resp, note, method.as_str(), &path, &endpoint, &id, micros);
     resp
 }
 

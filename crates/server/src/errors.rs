@@ -76,6 +76,10 @@ impl IntoResponse for OAuthReply {
         if let Some(s) = e.retry_after {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
+        resp.extensions_mut().insert(crate::infra::request_log::ErrorNote {
+            code: e.code.as_str().to_owned(),
+            description: e.description.to_string(),
+        });
         resp
     }
 }
@@ -108,6 +112,10 @@ impl IntoResponse for ApiReply {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, axum::Json(&self.0)).into_response();
+        resp.extensions_mut().insert(crate::infra::request_log::ErrorNote {
+            code: self.0.code.to_string(),
+            description: self.0.message.to_string(),
+        });
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -135,6 +135,12 @@ pub mod sandbox {
     /// A SIM swap on the simulated network, now or at a past time.
     pub const SIM_SWAP: &str = "/sandbox/v1/subscribers/{phone_number}/sim-swap";
 
+    /// The sandbox's home page (sandbox mode only; production answers 404).
+    pub const HOME: &str = "/";
+    /// The request inspector: the last answered requests, as a page and as JSON.
+    pub const REQUESTS_PAGE: &str = "/sandbox/requests";
+    pub const REQUESTS: &str = "/sandbox/v1/requests";
+
     /// The handset simulator pages (the cookie path is their common prefix).
     pub const HANDSET_PAGES: &str = "/sandbox/handset";
     pub const HANDSET_PAGE: &str = "/sandbox/handset/{msisdn}";

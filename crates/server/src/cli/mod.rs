@@ -277,5 +277,6 @@ async fn run_sandbox(args: SandboxArgs, log_format: Option<LogFormat>) -> anyhow
     // It holds the demo secrets and the admin token: owner-only, like master.key.
     crate::sandbox::write_private(&data_dir.join("sandbox.json"), &serde_json::to_string_pretty(&doc)?)?;
     eprint!("{}", crate::sandbox::banner(&doc));
+    let _ = app.sandbox_description.set(doc);
     crate::app::serve(app, listener).await
 }

@@ -1,10 +1,12 @@
-//! Prometheus text exposition of a few counters and a latency histogram,
-//! kept in atomics: the hot path pays one relaxed increment per request.
+//! Prometheus text exposition of counters and latency histograms, kept in
+//! atomics: the hot path pays a few relaxed increments per request, and a
+//! read lock to find a labelled series (a write lock the first time only).
 
 use netauth_store::counted::StoreCalls;
+use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 /// Upper bounds of the latency histogram buckets, in microseconds.
 const BUCKETS_US: [u64; 10] = [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 500_000, 2_000_000];
@@ -29,6 +31,8 @@ pub struct Metrics {
     latency_sum_us: AtomicU64,
     /// Calls to the Store per method: database round trips.
     pub store_calls: Arc<StoreCalls>,
+    /// Series by endpoint, outcome, grant type and CIBA state.
+    pub labelled: Labelled,
 }
 
 impl Metrics {
@@ -114,9 +118,155 @@ impl Metrics {
         for (method, n) in self.store_calls.by_method() {
             let _ = writeln!(s, "netauth_store_calls_total{{method=\"{method}\"}} {n}");
         }
+        self.labelled.render(&mut s);
         for (name, help, v) in extra {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
         s
+    }
+}
+
+/// Escapes a Prometheus label value (exposition format: `\`, `"`, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// A counter per label set. Label values come from bounded sets (route
+/// templates, our own error codes, known grant types), never from what a
+/// client sent, so the number of series stays small. The map takes a write
+/// lock only the first time a label set is seen.
+#[derive(Default)]
+pub struct CounterFamily {
+    series: RwLock<BTreeMap<String, AtomicU64>>,
+}
+
+impl CounterFamily {
+    /// Adds one to the series with these `(name, value)` labels.
+    pub fn inc(&self, labels: &[(&str, &str)]) {
+        let key = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", label(v))).collect::<Vec<_>>().join(",");
+        if let Ok(m) = self.series.read()
+            && let Some(c) = m.get(&key)
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if let Ok(mut m) = self.series.write() {
+            m.entry(key).or_default().fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn render(&self, s: &mut String, name: &str, help: &str) {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
+        if let Ok(m) = self.series.read() {
+            for (labels, c) in m.iter() {
+                let _ = writeln!(s, "{name}{{{labels}}} {}", c.load(Ordering::Relaxed));
+            }
+        }
+    }
+}
+
+/// A latency histogram (the buckets of [`BUCKETS_US`]).
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS_US.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, micros: u64) {
+        if let Some(b) = BUCKETS_US.iter().zip(&self.buckets).find_map(|(b, c)| (micros <= *b).then_some(c)) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+/// A histogram per endpoint.
+#[derive(Default)]
+pub struct HistogramFamily {
+    series: RwLock<BTreeMap<String, Arc<Histogram>>>,
+}
+
+impl HistogramFamily {
+    pub fn observe(&self, endpoint: &str, micros: u64) {
+        let h = self.series.read().ok().and_then(|m| m.get(endpoint).cloned());
+        let h = match h {
+            Some(h) => h,
+            None => match self.series.write() {
+                Ok(mut m) => m.entry(endpoint.to_owned()).or_default().clone(),
+                Err(_) => return,
+            },
+        };
+        h.observe(micros);
+    }
+
+    fn render(&self, s: &mut String, name: &str, help: &str) {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let Ok(m) = self.series.read() else { return };
+        for (endpoint, h) in m.iter() {
+            let e = label(endpoint);
+            let mut cumulative = 0;
+            for (b, c) in BUCKETS_US.iter().zip(&h.buckets) {
+                cumulative += c.load(Ordering::Relaxed);
+                let _ =
+                    writeln!(s, "{name}_bucket{{endpoint=\"{e}\",le=\"{}\"}} {cumulative}", *b as f64 / 1e6);
+            }
+            let count = h.count.load(Ordering::Relaxed);
+            let _ = writeln!(s, "{name}_bucket{{endpoint=\"{e}\",le=\"+Inf\"}} {count}");
+            let _ = writeln!(
+                s,
+                "{name}_sum{{endpoint=\"{e}\"}} {}",
+                h.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+            );
+            let _ = writeln!(s, "{name}_count{{endpoint=\"{e}\"}} {count}");
+        }
+    }
+}
+
+/// The labelled series: what a dashboard or an alert is built on.
+#[derive(Default)]
+pub struct Labelled {
+    /// Requests by endpoint (route template) and outcome (`ok` or the error code).
+    pub requests: CounterFamily,
+    /// Token endpoint requests by grant type and outcome.
+    pub token_requests: CounterFamily,
+    /// Access tokens issued, by grant type.
+    pub tokens_issued: CounterFamily,
+    /// CIBA requests by the state they entered: `pending` (waiting for the
+    /// handset), `approved`, `denied`, `expired` (polled after expiry).
+    pub ciba: CounterFamily,
+    /// Request latency by endpoint.
+    pub latency: HistogramFamily,
+}
+
+impl Labelled {
+    pub fn render(&self, s: &mut String) {
+        self.requests.render(
+            s,
+            "netauth_requests_total",
+            "Requests answered, by endpoint and outcome (ok or the error code).",
+        );
+        self.token_requests.render(
+            s,
+            "netauth_token_requests_total",
+            "Token endpoint requests, by grant type and outcome.",
+        );
+        self.tokens_issued.render(
+            s,
+            "netauth_tokens_issued_by_grant_total",
+            "Access tokens issued, by grant type.",
+        );
+        self.ciba.render(
+            s,
+            "netauth_ciba_requests_total",
+            "CIBA requests by the state they entered (pending, approved, denied, expired).",
+        );
+        self.latency.render(
+            s,
+            "netauth_request_duration_by_endpoint_seconds",
+            "Request latency, by endpoint.",
+        );
     }
 }

@@ -17,4 +17,5 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pseudonym;
+pub mod request_log;
 pub mod state;

@@ -44,6 +44,12 @@ pub struct App {
     pub log_names: crate::infra::pseudonym::LogNames,
     /// Protocol time (see `infra::clock`).
     pub clock: Arc<dyn Clock>,
+    /// The last answered requests, for the sandbox's request inspector
+    /// (filled in sandbox mode only; see `infra::request_log`).
+    pub requests: crate::infra::request_log::RequestLog,
+    /// What `netauth sandbox` wrote to `sandbox.json` (demo clients' secrets
+    /// and key files), for the sandbox's home page; empty otherwise.
+    pub sandbox_description: std::sync::OnceLock<serde_json::Value>,
 }
 
 impl App {

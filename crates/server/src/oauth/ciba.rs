@@ -125,7 +125,7 @@ pub async fn bc_authorize_post(
     State(app): State<AppState>,
     req: ClientRequest,
 ) -> Result<Response, OAuthReply> {
-    let ClientRequest { form, client, endpoint_url, .. } = req;
+    let ClientRequest { form, client, endpoint_url, note, .. } = req;
     if !client.allows_grant(GrantType::Ciba) {
         return Err(OAuthError::unauthorized_client("the client is not registered for CIBA").into());
     }
@@ -172,6 +172,7 @@ pub async fn bc_authorize_post(
             "the login_hint does not identify a subscriber of this operator",
         ));
     };
+    note.subscriber(&subscriber.msisdn, hint.kind());
     let outcome = consent::evaluate(&app, &client.client_id, &subscriber.id, &decision).await?;
     let (status, consent_scopes) = match outcome {
         ConsentOutcome::Granted => (CibaStatus::Approved, Vec::new()),
@@ -250,6 +251,7 @@ pub async fn bc_authorize_post(
         )
         .into());
     }
+    count_state(&app, status);
     if let Some(p) = &prompt {
         app.network.notify_handset(&subscriber, p).await;
     }
@@ -260,6 +262,17 @@ pub async fn bc_authorize_post(
         .into_response();
     no_store(&mut r);
     Ok(r)
+}
+
+/// `netauth_ciba_requests_total{state}`: a request entered `status`.
+fn count_state(app: &App, status: CibaStatus) {
+    let state = match status {
+        CibaStatus::Pending => "pending",
+        CibaStatus::Approved => "approved",
+        CibaStatus::Denied => "denied",
+        CibaStatus::Consumed => return,
+    };
+    app.metrics.labelled.ciba.inc(&[("state", state)]);
 }
 
 /// The subscriber answered a prompt on the handset.
@@ -280,6 +293,7 @@ pub async fn answer_prompt(
     let Some(req) = app.store.decide_ciba_request(&prompt.reference, status).await? else {
         return Ok(true);
     };
+    count_state(app, status);
     if approve && let Some(purpose) = req.purpose.as_deref().and_then(|p| Purpose::parse(p).ok()) {
         let scopes: Vec<Scope> = req.consent_scopes.iter().filter_map(|s| Scope::parse(s).ok()).collect();
         consent::grant(app, &req.subscriber_id, &req.client_id, &purpose, &scopes).await?;
@@ -309,6 +323,7 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
     }
     let t = app.now();
     if t >= req.expires_at {
+        app.metrics.labelled.ciba.inc(&[("state", "expired")]);
         return Err(err(OAuthErrorCode::ExpiredToken, "the auth_req_id has expired"));
     }
     match req.status {

@@ -182,6 +182,15 @@ fn presented_credentials(
     Ok(p)
 }
 
+/// The client id a request claims, before anything is verified (for the
+/// request log, after authentication failed).
+pub fn claimed_client_id(headers: &HeaderMap, form: &Form) -> Option<String> {
+    presented_credentials(headers, form, true)
+        .ok()
+        .and_then(|p| claimed_id(&p))
+        .or_else(|| form.get("client_id").map(str::to_owned))
+}
+
 /// The client id a presentation claims, before anything is verified.
 fn claimed_id(p: &Presented) -> Option<String> {
     match p {

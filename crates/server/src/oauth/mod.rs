@@ -79,6 +79,8 @@ pub struct ClientRequest<R: MethodRule = RegisteredMethod> {
     /// authenticated the client (no other credentials were presented):
     /// already verified and spent.
     pub grant_assertion: Option<netauth_domain::client_auth::GrantAssertion>,
+    /// What the handler learns for the request log (`infra::request_log`).
+    pub note: crate::infra::request_log::Note,
     _rule: std::marker::PhantomData<R>,
 }
 
@@ -91,6 +93,7 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
     ) -> Result<Self, OAuthReply> {
         use axum::extract::{ConnectInfo, OriginalUri};
         let (parts, body) = req.into_parts();
+        let note = parts.extensions.get::<crate::infra::request_log::Note>().cloned().unwrap_or_default();
         let peer = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -107,7 +110,10 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
         let form = parse_form(&headers, &body)?;
         let addr = crate::infra::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
         use crate::oauth::client_auth::AuthAt;
-        let auth = crate::oauth::client_auth::authenticate_request(
+        if let Some(g) = form.get("grant_type") {
+            note.grant_type(g);
+        }
+        let auth = match crate::oauth::client_auth::authenticate_request(
             app,
             &headers,
             &form,
@@ -116,13 +122,24 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
             if at_token { AuthAt::Token } else { AuthAt::OAuth },
             R::RULE,
         )
-        .await?;
+        .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                if let Some(id) = crate::oauth::client_auth::claimed_client_id(&headers, &form) {
+                    note.client(&id);
+                }
+                return Err(e);
+            }
+        };
+        note.client(&auth.client.client_id);
         Ok(Self {
             form,
             client: auth.client,
             endpoint_url,
             headers,
             grant_assertion: auth.grant_assertion,
+            note,
             _rule: std::marker::PhantomData,
         })
     }

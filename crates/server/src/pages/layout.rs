@@ -134,6 +134,14 @@ impl Layout {
     pub fn phone(&self) -> bool {
         self.frame == Frame::Phone
     }
+    /// The class of `<main>`: the frame's look.
+    pub fn frame_class(&self) -> &'static str {
+        match self.frame {
+            Frame::Sheet => "sheet",
+            Frame::Phone => "phone",
+            Frame::Wide => "wide",
+        }
+    }
     /// The `<body>` class: none for full pages, `display-…` otherwise.
     pub fn body_class(&self) -> Option<String> {
         (self.display != Display::Page).then(|| format!("display-{}", self.display.as_str()))

@@ -25,6 +25,8 @@ pub enum Frame {
     Sheet,
     /// A phone mock-up: the sandbox's handset simulator and its settings.
     Phone,
+    /// A wide page for tables: the sandbox's home page and request inspector.
+    Wide,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,9 @@
 //! Revoke / Allow again, and the "Allow <client> to use <scopes> for
 //! <purpose>?" question a CIBA `consent_required` error links to.
 
-use super::{HANDSET_SITE as SITE, consents_path, operator_name, purpose_label, subscriber};
+use super::{
+    HANDSET_SITE as SITE, consents_path, operator_name, page_lang, purpose_label_in, scope_label, subscriber,
+};
 use crate::infra::state::AppState;
 use crate::oauth::consent;
 use crate::pages::{Form, Layout, PageError, PageResult, refuse_cross_site, render, see_other, with_cookie};
@@ -21,6 +23,7 @@ struct ConsentView {
     client_name: String,
     client_id: String,
     scope: String,
+    scope_label: String,
     purpose: String,
     purpose_label: String,
     granted: bool,
@@ -33,7 +36,8 @@ struct AskView {
     client_name: String,
     client_id: String,
     scope: String,
-    scopes: Vec<String>,
+    /// (id, what it lets the app do, in the page's language)
+    scopes: Vec<(String, String)>,
     purpose: String,
     purpose_label: String,
     csrf: String,
@@ -125,6 +129,7 @@ pub(super) async fn consents_get(
     headers: HeaderMap,
 ) -> PageResult {
     let s = subscriber(&app, &msisdn).await?;
+    let lang = page_lang(&headers);
     let (session, cookie) = SITE.page_session(&app, &headers);
     let q = Form::parse_query(query.as_deref())?;
     let wanted = ["client_id", "scope", "purpose"].map(|k| q.get(k).filter(|v| !v.is_empty()));
@@ -151,7 +156,8 @@ pub(super) async fn consents_get(
                 &s.id,
                 &consent_action(action, &c.client_id, &c.scope, &c.purpose),
             ),
-            purpose_label: purpose_label(&c.purpose),
+            purpose_label: purpose_label_in(&c.purpose, lang),
+            scope_label: scope_label(&c.scope, lang),
             updated: httpdate::fmt_http_date(
                 std::time::UNIX_EPOCH + std::time::Duration::from_secs(c.updated_at.max(0) as u64),
             ),
@@ -177,8 +183,11 @@ pub(super) async fn consents_get(
                     .cloned()
                     .collect();
                 if missing.is_empty() {
-                    notice =
-                        Some(format!("{} may already use this for {}.", client.name, purpose_label(purpose)));
+                    notice = Some(format!(
+                        "{} may already use this for {}.",
+                        client.name,
+                        purpose_label_in(purpose, lang)
+                    ));
                 } else {
                     let scope = missing.join(" ");
                     ask = Some(AskView {
@@ -191,9 +200,15 @@ pub(super) async fn consents_get(
                         client_name: client.name.clone(),
                         client_id: client_id.to_owned(),
                         scope,
-                        scopes: missing,
+                        scopes: missing
+                            .into_iter()
+                            .map(|s| {
+                                let l = scope_label(&s, lang);
+                                (s, l)
+                            })
+                            .collect(),
                         purpose: purpose.to_owned(),
-                        purpose_label: purpose_label(purpose),
+                        purpose_label: purpose_label_in(purpose, lang),
                     });
                 }
             }
@@ -203,7 +218,7 @@ pub(super) async fn consents_get(
     }
 
     let page = ConsentsPage {
-        layout: Layout::new(&SITE, format!("Consents of {}", s.msisdn)),
+        layout: Layout::new(&SITE, format!("Consents of {}", s.msisdn)).lang(lang),
         operator: operator_name(&app, &s).await?,
         consents,
         ask,

@@ -1,14 +1,16 @@
 //! The handset simulator: pending CIBA prompts with Approve/Deny, and the
 //! answering policy (what an unattended handset does).
 
-use super::{HANDSET_SITE as SITE, handset_path, operator_name, purpose_label, subscriber};
+use super::{
+    HANDSET_SITE as SITE, handset_path, operator_name, page_lang, purpose_label_in, scope_label, subscriber,
+};
 use crate::infra::state::AppState;
 use crate::pages::{
-    Form, Layout, PageError, PageResult, Session, refuse_cross_site, render, see_other, with_cookie,
+    Form, Lang, Layout, PageError, PageResult, Session, refuse_cross_site, render, see_other, with_cookie,
 };
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use netauth_domain::ciba::Prompt;
 use netauth_domain::subscriber::{HandsetPolicy, Subscriber, SubscriberStatus};
@@ -20,7 +22,8 @@ struct PromptView {
     client_id: String,
     purpose: String,
     purpose_label: String,
-    scopes: Vec<String>,
+    /// (id, what it lets the app do, in the page's language)
+    scopes: Vec<(String, String)>,
     /// A sign-in code to read off the screen (`login_code` prompts).
     code: Option<String>,
     expires_in: i64,
@@ -37,6 +40,12 @@ struct HandsetPage {
     policy: &'static str,
     policy_csrf: String,
     prompts: Vec<PromptView>,
+    answered: Option<Answered>,
+}
+
+/// The confirmation shown after Approve or Deny (the 303 lands here).
+struct Answered {
+    approved: bool,
 }
 
 fn policy_str(p: HandsetPolicy) -> &'static str {
@@ -50,17 +59,34 @@ fn policy_str(p: HandsetPolicy) -> &'static str {
 pub(super) async fn handset_get(
     State(app): State<AppState>,
     Path(msisdn): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> PageResult {
     let s = subscriber(&app, &msisdn).await?;
+    let lang = page_lang(&headers);
     let (session, cookie) = SITE.page_session(&app, &headers);
     let t = app.now();
     let mut prompts = Vec::new();
     for p in app.store.list_prompts(&s.id, t).await? {
-        prompts.push(prompt_view(&app, &session, &s, p, t).await?);
+        prompts.push(prompt_view(&app, &session, &s, p, t, lang).await?);
+    }
+    let answered = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "answered")
+        .and_then(|(_, v)| match v.as_ref() {
+            "approve" => Some(Answered { approved: true }),
+            "deny" => Some(Answered { approved: false }),
+            _ => None,
+        });
+    // Reloading only while nothing waits: a person reading a prompt is not
+    // interrupted, and the page holds no input a reload could lose (the
+    // policy is three buttons).
+    let mut layout = Layout::new(&SITE, format!("Handset {}", s.msisdn)).lang(lang);
+    if prompts.is_empty() {
+        layout = layout.refresh(3);
     }
     let page = HandsetPage {
-        layout: Layout::new(&SITE, format!("Handset {}", s.msisdn)).refresh(3),
+        answered,
+        layout,
         operator: operator_name(&app, &s).await?,
         active: s.status == SubscriberStatus::Active,
         policy: policy_str(s.handset_policy),
@@ -77,6 +103,7 @@ async fn prompt_view(
     s: &Subscriber,
     p: Prompt,
     t: i64,
+    lang: Lang,
 ) -> Result<PromptView, PageError> {
     // The name as registered now, should the client have been renamed.
     let client_name = match app.client(&p.client_id).await? {
@@ -86,13 +113,20 @@ async fn prompt_view(
     let purpose = p.purpose.unwrap_or_default();
     Ok(PromptView {
         csrf: SITE.form_token(app, session, &s.id, &format!("prompt:{}", p.id)),
-        purpose_label: purpose_label(&purpose),
+        purpose_label: purpose_label_in(&purpose, lang),
         id: p.id,
         kind: p.kind,
         client_name,
         client_id: p.client_id,
         purpose,
-        scopes: p.scopes,
+        scopes: p
+            .scopes
+            .into_iter()
+            .map(|s| {
+                let l = scope_label(&s, lang);
+                (s, l)
+            })
+            .collect(),
         code: p.code,
         expires_in: (p.expires_at - t).max(0),
     })
@@ -121,7 +155,7 @@ pub(super) async fn prompt_post(
         )
         .back(back));
     }
-    see_other(&back)
+    see_other(&format!("{back}?answered={}", if approve { "approve" } else { "deny" }))
 }
 
 pub(super) async fn policy_post(
