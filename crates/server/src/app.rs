@@ -158,6 +158,7 @@ pub fn router(app: AppState) -> Router {
     r = route(r, routes::NETWORK_ENABLEMENT, post(oauth::network_enablement::network_enablement_post));
     r = route(r, routes::INTROSPECT, post(oauth::introspect::introspect_post));
     r = route(r, routes::REVOKE, post(oauth::introspect::revoke_post));
+    r = route(r, routes::OAUTH_OPENAPI, get(oauth::openapi::openapi_get));
     r = route(r, routes::HEALTHZ, get(ops::healthz_get));
     r = route(r, routes::READYZ, get(ops::readyz_get));
     r = route(r, routes::METRICS, get(ops::metrics_get));
@@ -166,6 +167,7 @@ pub fn router(app: AppState) -> Router {
     r = r.merge(oauth::authorize::router());
     if app.sandbox() {
         r = route(r, routes::SANDBOX_ECHO, get(sandbox::echo_get));
+        r = route(r, routes::SANDBOX_OPENAPI, get(sandbox::openapi::openapi_get));
         r = r.merge(sandbox::api::router()).merge(sandbox::pages::router());
     }
     let limits = &app.config.server;

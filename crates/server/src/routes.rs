@@ -79,7 +79,14 @@ pub const ADMIN_OPENAPI: Endpoint = Endpoint { path: "/admin/v1/openapi.json", a
 /// Every OpenAPI document the server serves. The sandbox lists them in
 /// `sandbox.json` and the test suite (tests/openapi) validates and fuzzes
 /// each one, so a document added here is checked from then on.
-pub const OPENAPI_DOCUMENTS: &[Endpoint] = &[ADMIN_OPENAPI];
+pub const OPENAPI_DOCUMENTS: &[Endpoint] =
+    &[ADMIN_OPENAPI, OAUTH_OPENAPI, SANDBOX_OPENAPI, NUMBER_VERIFICATION_OPENAPI, SIM_SWAP_OPENAPI];
+
+/// The OpenAPI document of the OAuth, OIDC and CIBA endpoints above.
+pub const OAUTH_OPENAPI: Endpoint = Endpoint { path: "/openapi/oauth.json", aliases: &[] };
+
+/// Sandbox mode only: the OpenAPI document of the sandbox's JSON API.
+pub const SANDBOX_OPENAPI: Endpoint = Endpoint { path: "/sandbox/openapi.json", aliases: &[] };
 
 /// Sandbox only: a protected resource that echoes what a resource server
 /// sees in a token, so developers can check theirs.

@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod issue;
 pub mod jwt_bearer;
 pub mod network_enablement;
+pub mod openapi;
 pub mod token;
 
 use crate::errors::OAuthReply;

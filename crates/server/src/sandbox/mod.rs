@@ -9,6 +9,7 @@
 
 pub mod api;
 mod demo_clients;
+pub mod openapi;
 pub mod pages;
 
 use crate::admin::manage::{self, NewClient};

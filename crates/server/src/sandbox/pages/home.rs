@@ -63,7 +63,8 @@ struct HomePage {
     endpoints: Vec<EndpointView>,
     clients: Vec<ClientView>,
     subscribers: Vec<SubscriberView>,
-    openapi: Vec<String>,
+    /// (name, URL) of each OpenAPI document.
+    openapi: Vec<(&'static str, String)>,
     sandbox_json: Option<String>,
 }
 
@@ -204,7 +205,20 @@ pub(super) async fn home_get(State(app): State<AppState>) -> PageResult {
         endpoints,
         clients,
         subscribers,
-        openapi: routes::OPENAPI_DOCUMENTS.iter().map(|e| url(*e)).collect(),
+        openapi: routes::OPENAPI_DOCUMENTS
+            .iter()
+            .map(|e| {
+                let name = match e.path {
+                    p if p == routes::ADMIN_OPENAPI.path => "admin",
+                    p if p == routes::OAUTH_OPENAPI.path => "OAuth",
+                    p if p == routes::SANDBOX_OPENAPI.path => "sandbox",
+                    p if p == routes::NUMBER_VERIFICATION_OPENAPI.path => "Number Verification",
+                    p if p == routes::SIM_SWAP_OPENAPI.path => "SIM Swap",
+                    _ => "API",
+                };
+                (name, url(*e))
+            })
+            .collect(),
         sandbox_json,
     };
     Ok(render(StatusCode::OK, &page))
