@@ -507,3 +507,42 @@ async fn serve_logs_carry_no_subscriber_number_or_address() {
     assert!(log.contains(&format!("/admin/v1/subscribers/{pseudonym}")), "{log}");
     let _ = std::fs::remove_dir_all(&s.dir);
 }
+
+/// Issue #11.8: every flag and argument of the CLI has help text.
+#[test]
+fn every_cli_flag_and_argument_has_help() {
+    // Help: every flag and argument of every subcommand says something.
+    for sub in [
+        &["client", "create"][..],
+        &["client", "show"],
+        &["client", "rotate-secret"],
+        &["subscriber", "add"],
+        &["subscriber", "show"],
+        &["operator", "add"],
+        &["keys", "rotate"],
+        &["sandbox"],
+    ] {
+        let out = netauth().args(sub).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = help.lines().collect();
+        let mut in_options = false;
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("Options:") || line.starts_with("Arguments:") {
+                in_options = true;
+                continue;
+            }
+            let l = line.trim_start();
+            if in_options && (l.starts_with('-') || l.starts_with('<')) {
+                // Short form `--flag <VALUE>  Help text`, or long form with
+                // the help on the next, deeper-indented line.
+                let same_line = l.split("  ").filter(|p| !p.trim().is_empty()).count() > 1;
+                let indent = line.len() - l.len();
+                let next_line = lines.get(i + 1).is_some_and(|n| {
+                    let t = n.trim_start();
+                    !t.is_empty() && !t.starts_with('-') && n.len() - t.len() > indent
+                });
+                assert!(same_line || next_line, "`netauth {}`: no help for `{l}`\n{help}", sub.join(" "));
+            }
+        }
+    }
+}

@@ -67,11 +67,15 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
     /// Add or replace an operator.
+    ///
+    /// Example: netauth operator add --id demo-es --name "Demo Telecom España" --country ES --range +34
     Add {
         #[command(flatten)]
         target: Target,
+        /// Operator id: 1 to 64 characters of A-Z a-z 0-9 - _ . (e.g. demo-es).
         #[arg(long)]
         id: String,
+        /// Display name (e.g. "Demo Telecom España").
         #[arg(long)]
         name: String,
         /// ISO 3166-1 alpha-2, e.g. ES.
@@ -92,12 +96,15 @@ pub enum OperatorCommand {
 #[derive(Debug, Subcommand)]
 pub enum SubscriberCommand {
     /// Register a subscriber.
+    ///
+    /// Example: netauth subscriber add --phone-number +34699000001 --operator demo-es --address 203.0.113.7,20000-20999 --policy auto_approve
     Add {
         #[command(flatten)]
         target: Target,
-        /// E.164 with +.
+        /// The number in E.164 form with its + (e.g. +34699000001).
         #[arg(long)]
         phone_number: String,
+        /// Id of the subscriber's operator (e.g. demo-es; see `netauth operator list`).
         #[arg(long)]
         operator: String,
         /// An address the device holds: IP, or IP,FIRST_PORT-LAST_PORT under CGNAT (repeatable).
@@ -115,16 +122,18 @@ pub enum SubscriberCommand {
         #[command(flatten)]
         target: Target,
     },
-    /// Show one subscriber.
+    /// Show one subscriber. Example: netauth subscriber show +34655555555
     Show {
         #[command(flatten)]
         target: Target,
+        /// The number in E.164 form with its + (e.g. +34655555555).
         phone_number: String,
     },
-    /// Delete a subscriber.
+    /// Delete a subscriber. Example: netauth subscriber delete +34699000001
     Delete {
         #[command(flatten)]
         target: Target,
+        /// The number in E.164 form with its + (e.g. +34699000001).
         phone_number: String,
     },
 }
@@ -163,7 +172,7 @@ pub enum KeysCommand {
     Rotate {
         #[command(flatten)]
         target: Target,
-        /// Seconds before the new keys sign (default: keys.rotation_delay_secs).
+        /// Seconds before the new keys sign (default: keys.rotation_delay_secs), e.g. --delay 3600.
         #[arg(long)]
         delay: Option<i64>,
     },
@@ -178,41 +187,46 @@ pub enum KeysCommand {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints it with its secret (shown once).
+    ///
+    /// Example: netauth client create --name "G2P disbursement" --auth-method client_secret_post --scope disburse --access-token-ttl 36000
     Create {
         #[command(flatten)]
         target: Target,
+        /// Display name, shown to subscribers on consent prompts (e.g. "Fraud check").
         #[arg(long)]
         name: String,
         /// client_secret_basic, client_secret_post, private_key_jwt or app_jwt.
         #[arg(long, value_parser = parse_method)]
         auth_method: AuthMethod,
-        /// Fixed client id (default: random).
+        /// Fixed client id (default: random), e.g. my-app.
         #[arg(long)]
         client_id: Option<String>,
-        /// Grant type (repeatable); default client_credentials.
+        /// Grant type (repeatable; default client_credentials): client_credentials,
+        /// urn:openid:params:grant-type:ciba, refresh_token, urn:ietf:params:oauth:grant-type:jwt-bearer.
         #[arg(long = "grant-type", value_parser = parse_grant)]
         grant_types: Vec<GrantType>,
-        /// Allowed scope (repeatable).
+        /// Allowed scope (repeatable), e.g. --scope sim-swap --scope number-verification:verify.
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// Allowed dpv: purpose (repeatable).
+        /// Allowed dpv: purpose (repeatable), e.g. dpv:FraudPreventionAndDetection.
         #[arg(long = "purpose")]
         purposes: Vec<String>,
-        /// Redirect URI (repeatable).
+        /// Redirect URI (repeatable), e.g. https://app.example/callback.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
-        /// File holding the client's public JWK Set.
+        /// File holding the client's public JWK Set (e.g. client-jwks.json).
         #[arg(long)]
         jwks_file: Option<PathBuf>,
+        /// HTTPS URL of the client's public JWK Set (e.g. https://app.example/jwks.json).
         #[arg(long)]
         jwks_uri: Option<String>,
-        /// Access-token lifetime in seconds.
+        /// Access-token lifetime in seconds (e.g. 3600).
         #[arg(long)]
         access_token_ttl: Option<i64>,
         /// ES256, RS256, PS256 or EdDSA.
         #[arg(long, value_parser = parse_alg)]
         id_token_alg: Option<SigningAlg>,
-        /// CORS origin (repeatable).
+        /// CORS origin (repeatable), e.g. https://app.example.
         #[arg(long = "cors-origin")]
         cors_origins: Vec<String>,
     },
@@ -221,36 +235,43 @@ pub enum ClientCommand {
         #[command(flatten)]
         target: Target,
     },
-    /// Show one client (secrets by id only).
+    /// Show one client (secrets by id only). Example: netauth client show demo-basic
     Show {
         #[command(flatten)]
         target: Target,
+        /// The client's id (see `netauth client list`).
         client_id: String,
     },
-    /// Suspend: its tokens stop working and it gets no new ones.
+    /// Suspend: its tokens stop working and it gets no new ones. Example: netauth client suspend demo-basic
     Suspend {
         #[command(flatten)]
         target: Target,
+        /// The client's id (see `netauth client list`).
         client_id: String,
     },
-    /// Reactivate a suspended client.
+    /// Reactivate a suspended client. Example: netauth client activate demo-basic
     Activate {
         #[command(flatten)]
         target: Target,
+        /// The client's id (see `netauth client list`).
         client_id: String,
     },
     /// Add a new secret; old ones expire after --expire-old-in seconds.
+    /// Example: netauth client rotate-secret demo-basic --expire-old-in 3600
     RotateSecret {
         #[command(flatten)]
         target: Target,
+        /// The client's id (see `netauth client list`).
         client_id: String,
+        /// Seconds until the existing secrets stop working (0: at once).
         #[arg(long, default_value_t = 86400)]
         expire_old_in: i64,
     },
-    /// Delete a client; its tokens stop working.
+    /// Delete a client; its tokens stop working. Example: netauth client delete demo-basic
     Delete {
         #[command(flatten)]
         target: Target,
+        /// The client's id (see `netauth client list`).
         client_id: String,
     },
 }
