@@ -13,6 +13,7 @@
 mod admin;
 mod authorize;
 mod authorize_attacks;
+mod bounds;
 mod camara;
 mod ciba;
 mod cli;

@@ -33,6 +33,9 @@ pub(crate) trait Backend {
     /// (bound to its id), so the count of its pending prompts cannot go stale
     /// before the insert; `None` when the database serialises writers anyway.
     const LOCK_PENDING_PROMPTS: Option<&'static str>;
+    /// The same for `append_token_revocation`s of one client (bound to its
+    /// id), so that its count of live revocations cannot go stale either.
+    const LOCK_CLIENT_REVOCATIONS: Option<&'static str>;
     /// Run by the janitor after its sweep: SQLite's write-ahead log is
     /// checkpointed and truncated there (issue #10 point 6); `None` where the
     /// database manages its log itself.

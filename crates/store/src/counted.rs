@@ -121,6 +121,9 @@ counted! {
         fn append_revocation(
             kind: RevocationKind, value: &str, issued_before: UnixTime, expires_at: UnixTime, now: UnixTime
         ) -> i64;
+        fn append_token_revocation(
+            client_id: &str, jti: &str, issued_before: UnixTime, expires_at: UnixTime, max_live: u32, now: UnixTime
+        ) -> Option<i64>;
         fn revocations_since(after_seq: i64, created_since: UnixTime, limit: u32) -> Vec<Revocation>;
     }
     MetaStore {

@@ -49,6 +49,9 @@ impl crate::backend::Backend for PgStore {
     const CHECKPOINT: Option<&'static str> = None;
     const LOCK_PENDING_PROMPTS: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(1851880001, hashtext($1))");
+    /// As above, in a class of its own: one client's RFC 7009 revocations.
+    const LOCK_CLIENT_REVOCATIONS: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(1851880002, hashtext($1))");
 }
 
 crate::impl_aggregates!(PgStore, sqlx::Postgres);

@@ -124,6 +124,8 @@ impl crate::backend::Backend for SqliteStore {
     /// SQLite the first write takes the database's single write lock until
     /// commit, which serialises those transactions already.
     const LOCK_PENDING_PROMPTS: Option<&'static str> = None;
+    /// Likewise: `append_token_revocation` writes before it counts.
+    const LOCK_CLIENT_REVOCATIONS: Option<&'static str> = None;
     const CHECKPOINT: Option<&'static str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 

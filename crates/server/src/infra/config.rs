@@ -191,6 +191,11 @@ pub struct TokensConfig {
     /// A rotated refresh token used again within this many seconds (parallel
     /// refreshes) still works; later reuse revokes the whole family.
     pub refresh_reuse_grace_secs: i64,
+    /// How many of its access tokens one client may have revoked (RFC 7009)
+    /// and not yet expired. Each is held in memory on every node until the
+    /// token's expiry (about 0.5 KiB); past the bound `/revoke` answers 503
+    /// with `Retry-After`, and the token stays valid until it expires.
+    pub max_live_revocations_per_client: u32,
 }
 
 impl Default for TokensConfig {
@@ -201,6 +206,7 @@ impl Default for TokensConfig {
             id_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 30 * 86400,
             refresh_reuse_grace_secs: 0,
+            max_live_revocations_per_client: 10_000,
         }
     }
 }
@@ -404,6 +410,9 @@ impl Config {
         }
         if self.server.idle_timeout_secs <= self.server.request_timeout_secs {
             return bad("server.idle_timeout_secs", "must exceed server.request_timeout_secs");
+        }
+        if self.tokens.max_live_revocations_per_client == 0 {
+            return bad("tokens.max_live_revocations_per_client", "must be positive");
         }
         if self.server.max_connections == 0 || self.server.max_connections_per_address == 0 {
             return bad(

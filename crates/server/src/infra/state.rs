@@ -156,6 +156,35 @@ impl App {
         Ok(())
     }
 
+    /// RFC 7009 revocation of one of `client_id`'s access tokens, within
+    /// the client's bound of live entries (`tokens.max_live_revocations_per_client`):
+    /// `Ok(false)` when the client is at it and nothing was written.
+    pub async fn revoke_token(
+        &self,
+        client_id: &str,
+        jti: &str,
+        issued_before: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let t = self.now();
+        let max = self.config.tokens.max_live_revocations_per_client;
+        let Some(seq) =
+            self.store.append_token_revocation(client_id, jti, issued_before, expires_at, max, t).await?
+        else {
+            return Ok(false);
+        };
+        let kind = RevocationKind::Token;
+        let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
+        set.apply(&netauth_domain::revocation::Revocation {
+            seq,
+            kind,
+            value: jti.to_owned(),
+            issued_before,
+            expires_at,
+        });
+        Ok(true)
+    }
+
     /// What a log entry means for this node's caches.
     fn apply_change_notice(&self, seq: i64, kind: RevocationKind, value: &str) {
         match kind {

@@ -55,6 +55,11 @@ pub async fn introspect_post(
     Ok(r)
 }
 
+/// What a client told to wait by the revocation bound is asked to wait:
+/// its oldest entries expire with their tokens, at the latest an access
+/// token's lifetime later, so a minute is a reasonable retry step.
+const REVOCATION_RETRY_AFTER_SECS: u64 = 60;
+
 pub async fn revoke_post(
     State(app): State<AppState>,
     req: ClientRequest<EitherSecretMethod>,
@@ -64,7 +69,16 @@ pub async fn revoke_post(
     Metrics::inc(&app.metrics.revocations);
     // RFC 7009 §2.2: invalid, unknown or foreign tokens still get 200.
     if let Some(c) = live_token_of(&app, token, &client.client_id) {
-        app.revoke(RevocationKind::Token, &c.jti, c.iat, c.exp).await?;
+        if !app.revoke_token(&client.client_id, &c.jti, c.iat, c.exp).await? {
+            // RFC 7009 §2.2.1: 503 means the token is still valid; the
+            // client may retry once some of its revocations have expired.
+            tracing::warn!(client = %client.client_id, "revocation refused: the client's bound of live revocations");
+            let mut e = netauth_proto::OAuthError::temporarily_unavailable(
+                "this client has too many revoked tokens that have not expired yet; the token stays valid, retry later",
+            );
+            e.retry_after = Some(REVOCATION_RETRY_AFTER_SECS);
+            return Err(e.into());
+        }
     } else if token.len() <= 256 {
         // A refresh token: its whole family goes, with the access tokens
         // issued from it (RFC 7009 §2.1).

@@ -165,7 +165,7 @@ fn revoke_operation() -> Value {
             "200": { "description": "Revoked, or nothing to revoke." },
             "400": error("`invalid_request`."),
             "413": error("The body is over `server.request_body_limit`."),
-            "503": error("`temporarily_unavailable`: the database is unreachable."),
+            "503": error("`temporarily_unavailable`: the database is unreachable, or the client already has `tokens.max_live_revocations_per_client` revoked tokens that have not expired (with `Retry-After`). The token stays valid (RFC 7009 §2.2.1)."),
         },
         "security": [{ "client_secret_basic": [] }, {}],
     })

@@ -18,6 +18,20 @@ pub trait RevocationStore: Send + Sync {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<i64>;
+    /// Appends the RFC 7009 revocation of one of `client_id`'s tokens
+    /// (kind `token`, value its `jti`) unless that client already has
+    /// `max_live` entries that have not expired at `now`; `None` then, and
+    /// nothing is written. Bounds what one client can add to every node's
+    /// revocation set (issue #10 point 5).
+    async fn append_token_revocation(
+        &self,
+        client_id: &str,
+        jti: &str,
+        issued_before: UnixTime,
+        expires_at: UnixTime,
+        max_live: u32,
+        now: UnixTime,
+    ) -> Result<Option<i64>>;
     /// Entries after position `after_seq`, and also every entry created at
     /// or after `created_since`: with concurrent writers a later position can
     /// commit before an earlier one, so readers look back a few seconds and
@@ -32,6 +46,10 @@ pub trait RevocationStore: Send + Sync {
 
 pub(crate) const APPEND_REVOCATION: &str = "INSERT INTO revocations (kind, value, issued_before, expires_at, \
      created_at) VALUES ($1, $2, $3, $4, $5) RETURNING seq";
+pub(crate) const APPEND_CLIENT_REVOCATION: &str = "INSERT INTO revocations (kind, value, issued_before, \
+     expires_at, created_at, client_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq";
+pub(crate) const COUNT_LIVE_CLIENT_REVOCATIONS: &str =
+    "SELECT COUNT(*) FROM revocations WHERE client_id = $1 AND expires_at > $2";
 pub(crate) const REVOCATIONS_SINCE: &str = "SELECT seq, kind, value, issued_before, expires_at FROM revocations \
      WHERE seq > $1 OR created_at >= $2 ORDER BY seq LIMIT $3";
 pub(crate) const PURGE_REVOCATIONS: &str = "DELETE FROM revocations WHERE expires_at <= $1";
@@ -68,6 +86,7 @@ macro_rules! impl_backend {
             use netauth_domain::revocation::{Revocation, RevocationKind};
             use $crate::Result;
             use $crate::aggregates::revocations::{self as q, RevocationStore};
+            use $crate::backend::Backend as _;
 
             #[async_trait::async_trait]
             impl RevocationStore for $store {
@@ -88,6 +107,43 @@ macro_rules! impl_backend {
                         .fetch_one(&self.pool)
                         .await?;
                     Ok(seq)
+                }
+
+                async fn append_token_revocation(
+                    &self,
+                    client_id: &str,
+                    jti: &str,
+                    issued_before: UnixTime,
+                    expires_at: UnixTime,
+                    max_live: u32,
+                    now: UnixTime,
+                ) -> Result<Option<i64>> {
+                    let mut tx = self.pool.begin().await?;
+                    if let Some(lock) = <$store>::LOCK_CLIENT_REVOCATIONS {
+                        sqlx::query(lock).bind(client_id).execute(&mut *tx).await?;
+                    }
+                    // Write first, then count under the lock (as the CIBA
+                    // aggregate does for prompts); over the bound, undo.
+                    let seq: i64 = sqlx::query_scalar(q::APPEND_CLIENT_REVOCATION)
+                        .bind(RevocationKind::Token.as_str())
+                        .bind(jti)
+                        .bind(issued_before)
+                        .bind(expires_at)
+                        .bind(now)
+                        .bind(client_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let live: i64 = sqlx::query_scalar(q::COUNT_LIVE_CLIENT_REVOCATIONS)
+                        .bind(client_id)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if live > i64::from(max_live) {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    tx.commit().await?;
+                    Ok(Some(seq))
                 }
 
                 async fn revocations_since(
