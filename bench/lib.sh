@@ -255,7 +255,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 lat = r.get("latency_from_schedule_ms") or r.get("latency_ms") or {}
 flag = "" if r["valid"] else "  INVALID: " + "; ".join(r["problems"])
-if r["scenario"] == "ciba":
+if r["scenario"] in ("ciba", "code-flow", "number-verification"):
     fl = r.get("flow_latency_ms") or {}
     flag = f'  [{r["flow_rps"]:.1f} flows/s, flow p50 {fl.get("p50", 0):.2f} ms p99 {fl.get("p99", 0):.2f} ms]' + flag
 print(f'    {r["label"]:<18} {r["scenario"]:<16} {r["rps"]:>10.1f} req/s  p50 {lat.get("p50", 0):.2f} ms  p99 {lat.get("p99", 0):.2f} ms  '

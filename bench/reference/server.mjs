@@ -5,6 +5,8 @@
 //   bench-basic  client_credentials, client_secret_basic
 //   bench-jwt    client_credentials, private_key_jwt with an ES256 key
 //   bench-ciba   CIBA (poll mode), client_secret_basic: the `ciba` scenario
+//   bench-code   authorization code + PKCE, client_secret_basic, `openid phone`:
+//                the `code-flow` scenario
 //
 // CIBA as netauth's sandbox subscriber +34655555555: processLoginHint maps
 // `tel:+34655555555` to an account, triggerAuthenticationDevice approves at
@@ -15,6 +17,16 @@
 // difference it imposes: CIBA requests must include `openid`, so it also
 // signs an ID token at the token endpoint (ES256 for this client, its
 // cheapest algorithm here); netauth's CAMARA request has no `openid` scope.
+//
+// The code flow with network-based authentication as netauth's sandbox does
+// it: a request from 127.10.0.N is subscriber +346000000NN (N = 1..10). The
+// interaction URL (oidc-provider sends every browser without a session
+// there) is served here: it logs in the account of the socket peer's line,
+// without a page, and finishes the interaction with that account's grant
+// for the client (saved at its first login and reused after: remembered
+// consent), so oidc-provider sends the browser back to /auth/UID, which
+// redirects to the client with the code. Three redirects where netauth
+// answers the authorization request with one: each server in its own way.
 //
 // Opaque access tokens (no resource indicators: oidc-provider's default for
 // client_credentials), introspection allowed to the token's own client only
@@ -52,6 +64,16 @@ const scopes = ['disburse', 'on-disburse', 'disburse/status', 'disburse/on-statu
 const cibaScopes = ['openid', 'dpv:FraudPreventionAndDetection', 'sim-swap'];
 const cibaHint = 'tel:+34655555555';
 const cibaAccount = 'sub-34655555555';
+const codeScopes = ['openid', 'phone'];
+const codeRedirect = 'http://127.0.0.1:9001/callback';
+/** The account on a line: 127.10.0.N → +346000000NN, as netauth's sandbox. */
+function lineAccount(address) {
+  const m = /^(?:::ffff:)?127\.10\.0\.(\d+)$/.exec(address || '');
+  const n = m ? Number(m[1]) : 0;
+  return n >= 1 && n <= 10 ? `sub-346000000${String(n).padStart(2, '0')}` : undefined;
+}
+const phoneOf = (accountId) => `+${accountId.slice('sub-'.length)}`;
+const lines = Array.from({ length: 10 }, (_, i) => `127.10.0.${i + 1}`);
 
 // Server signing keys (ID tokens are not issued here, but the provider wants
 // a key set; RS256 is its default ID token algorithm).
@@ -74,6 +96,7 @@ writeFileSync(clientPem, client.privateKey.export({ format: 'pem', type: 'pkcs8'
 // 256 bits, URL-safe, like netauth's generated secrets.
 const basicSecret = randomBytes(32).toString('base64url');
 const cibaSecret = randomBytes(32).toString('base64url');
+const codeSecret = randomBytes(32).toString('base64url');
 
 const provider = new Provider(issuer, {
   clients: [
@@ -107,9 +130,29 @@ const provider = new Provider(issuer, {
       id_token_signed_response_alg: 'ES256',
       scope: cibaScopes.join(' '),
     },
+    {
+      client_id: 'bench-code',
+      client_secret: codeSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [codeRedirect],
+      // netauth's default ID token algorithm.
+      id_token_signed_response_alg: 'ES256',
+      scope: codeScopes.join(' '),
+    },
   ],
   jwks: serverJwks,
-  scopes: [...scopes, ...cibaScopes],
+  scopes: [...scopes, ...cibaScopes, ...codeScopes],
+  // The defaults, and the phone scope's claims (OIDC Core §5.4).
+  claims: {
+    acr: null,
+    sid: null,
+    auth_time: null,
+    iss: null,
+    openid: ['sub'],
+    phone: ['phone_number', 'phone_number_verified'],
+  },
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
   features: {
     devInteractions: { enabled: false },
@@ -139,14 +182,63 @@ const provider = new Provider(issuer, {
   // CIBA: netauth's expires_in for the request (120 s), its token lifetime.
   ttl: { ClientCredentials: 3600, BackchannelAuthenticationRequest: 120, Grant: 3600, AccessToken: 3600, IdToken: 3600 },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
-  findAccount: async (ctx, id) =>
-    id === cibaAccount ? { accountId: id, claims: async () => ({ sub: id }) } : undefined,
+  findAccount: async (ctx, id) => {
+    if (id === cibaAccount) return { accountId: id, claims: async () => ({ sub: id }) };
+    if (!lines.some((ip) => lineAccount(ip) === id)) return undefined;
+    return {
+      accountId: id,
+      claims: async () => ({ sub: id, phone_number: phoneOf(id), phone_number_verified: true }),
+    };
+  },
 });
 provider.proxy = false;
 // Errors are counted by the load generator; keep the console quiet.
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
 
-const server = createServer(provider.callback());
+// Each line's grant per client: its consent, given at the first login.
+const remembered = new Map();
+async function rememberedGrant(accountId, clientId, scope) {
+  const key = `${accountId} ${clientId}`;
+  const known = remembered.get(key);
+  // The in-memory adapter is an LRU: a grant it dropped is given again.
+  if (known && (await provider.Grant.find(known))) return known;
+  const grant = new provider.Grant({ accountId, clientId });
+  grant.addOIDCScope(scope);
+  // The phone scope's claims, allowed in the ID token and userinfo.
+  grant.addOIDCClaims(['phone_number', 'phone_number_verified']);
+  const id = await grant.save();
+  remembered.set(key, id);
+  return id;
+}
+
+/** The interaction: the line logs in, its remembered consent applies. */
+async function interaction(req, res) {
+  try {
+    const details = await provider.interactionDetails(req, res);
+    const accountId = lineAccount(req.socket.remoteAddress);
+    if (!accountId) {
+      await provider.interactionFinished(req, res, {
+        error: 'login_required',
+        error_description: 'not on a subscriber line',
+      }, { mergeWithLastSubmission: false });
+      return;
+    }
+    const grantId = await rememberedGrant(accountId, details.params.client_id, details.params.scope);
+    await provider.interactionFinished(req, res, {
+      login: { accountId, amr: ['nba'] },
+      consent: { grantId },
+    }, { mergeWithLastSubmission: false });
+  } catch (err) {
+    console.error('interaction', err);
+    res.statusCode = 400;
+    res.end('interaction failed');
+  }
+}
+
+const callback = provider.callback();
+const server = createServer((req, res) =>
+  req.url.startsWith('/interaction/') ? interaction(req, res) : callback(req, res),
+);
 server.keepAliveTimeout = 65_000;
 server.listen(port, '127.0.0.1', () => {
   const target = {
@@ -167,6 +259,14 @@ server.listen(port, '127.0.0.1', () => {
       bc_authorize_path: '/backchannel',
       login_hint: cibaHint,
       scope: cibaScopes.join(' '),
+    },
+    code: {
+      client_id: 'bench-code',
+      client_secret: codeSecret,
+      authorize_path: '/auth',
+      redirect_uri: codeRedirect,
+      scope: codeScopes.join(' '),
+      lines,
     },
   };
   writeFileSync(join(outDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);

@@ -15,12 +15,12 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HOST, HeaderValue};
+use hyper::header::{HOST, HeaderMap, HeaderValue, LOCATION};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,6 +35,13 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// (a pre-generated pool is used up).
 pub trait Flow: Send + Sync + 'static {
     fn iteration<'a>(&'a self, i: u64, conn: &'a mut Conn) -> BoxFuture<'a, bool>;
+
+    /// The address worker `worker`'s connection comes from; None: the
+    /// system's choice. Line authentication (`code-flow`) knows a subscriber
+    /// by the address their request comes from.
+    fn local_addr(&self, _worker: usize) -> Option<IpAddr> {
+        None
+    }
 }
 
 /// Per-worker counters, merged at the end of a phase.
@@ -87,6 +94,7 @@ impl Stats {
 /// One worker's connection.
 pub struct Conn {
     addr: SocketAddr,
+    local: Option<IpAddr>,
     host: HeaderValue,
     sender: Option<SendRequest<Full<Bytes>>>,
     record: bool,
@@ -99,11 +107,36 @@ fn micros(d: Duration) -> u32 {
 
 impl Conn {
     pub fn new(addr: SocketAddr, host: &str, record: bool) -> anyhow::Result<Self> {
-        Ok(Self { addr, host: HeaderValue::from_str(host)?, sender: None, record, stats: Stats::default() })
+        Ok(Self {
+            addr,
+            local: None,
+            host: HeaderValue::from_str(host)?,
+            sender: None,
+            record,
+            stats: Stats::default(),
+        })
+    }
+
+    /// Connects from `local` (any port) instead of the system's choice.
+    pub fn from_addr(mut self, local: Option<IpAddr>) -> Self {
+        self.local = local;
+        self
     }
 
     async fn connect(&mut self) -> Result<(), String> {
-        let stream = tokio::net::TcpStream::connect(self.addr).await.map_err(|e| format!("connect: {e}"))?;
+        let stream = match self.local {
+            None => tokio::net::TcpStream::connect(self.addr).await,
+            Some(ip) => {
+                let socket = match ip {
+                    IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                    IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+                }
+                .map_err(|e| format!("socket: {e}"))?;
+                socket.bind(SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
+                socket.connect(self.addr).await
+            }
+        }
+        .map_err(|e| format!("connect: {e}"))?;
         stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -126,9 +159,37 @@ impl Conn {
     /// Returns the status and body of answers that arrived.
     pub async fn send(
         &mut self,
-        mut req: Request<Full<Bytes>>,
+        req: Request<Full<Bytes>>,
         expect: Option<&[u8]>,
     ) -> Option<(StatusCode, Bytes)> {
+        self.exchange(req, Expect::Body(expect)).await.map(|(s, _, b)| (s, b))
+    }
+
+    /// Sends one request that must be answered with a redirect (3xx with a
+    /// `Location`), as a browser's steps through an authorization server
+    /// are; anything else is counted as an error. Returns the status,
+    /// headers and body of answers that arrived.
+    pub async fn send_for_redirect(
+        &mut self,
+        req: Request<Full<Bytes>>,
+    ) -> Option<(StatusCode, HeaderMap, Bytes)> {
+        self.exchange(req, Expect::Redirect).await
+    }
+
+    /// Counts the last answer, which was counted as a success, as a failure
+    /// after all: its content was wrong in a way only the flow can tell (a
+    /// redirect to the client with an `error` instead of a `code`).
+    pub fn reject_last(&mut self, why: String) {
+        self.stats.ok = self.stats.ok.saturating_sub(1);
+        self.stats.bad_body += 1;
+        self.fail(why);
+    }
+
+    async fn exchange(
+        &mut self,
+        mut req: Request<Full<Bytes>>,
+        expect: Expect<'_>,
+    ) -> Option<(StatusCode, HeaderMap, Bytes)> {
         req.headers_mut().insert(HOST, self.host.clone());
         if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
             if self.sender.is_some() {
@@ -148,30 +209,35 @@ impl Conn {
         let result = async {
             sender.ready().await?;
             let resp = sender.send_request(req).await?;
-            let status = resp.status();
-            let body = resp.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((status, body))
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((parts.status, parts.headers, body))
         }
         .await;
         let took = t0.elapsed();
         self.stats.requests += 1;
         match result {
-            Ok((status, body)) => {
+            Ok((status, headers, body)) => {
                 if self.record {
                     self.stats.latency_us.push(micros(took));
                 }
                 *self.stats.status.entry(status.as_u16()).or_default() += 1;
-                if !status.is_success() {
-                    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                    self.fail(format!("HTTP {status}: {text}"));
-                } else if expect.is_some_and(|e| !contains(&body, e)) {
-                    self.stats.bad_body += 1;
-                    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                    self.fail(format!("2xx without the expected content: {text}"));
-                } else {
-                    self.stats.ok += 1;
+                let text = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+                match expect {
+                    Expect::Redirect if !status.is_redirection() || !headers.contains_key(LOCATION) => {
+                        self.fail(format!("HTTP {status} where a redirect was expected: {}", text()));
+                    }
+                    Expect::Redirect => self.stats.ok += 1,
+                    Expect::Body(_) if !status.is_success() => {
+                        self.fail(format!("HTTP {status}: {}", text()))
+                    }
+                    Expect::Body(Some(e)) if !contains(&body, e) => {
+                        self.stats.bad_body += 1;
+                        self.fail(format!("2xx without the expected content: {}", text()));
+                    }
+                    Expect::Body(_) => self.stats.ok += 1,
                 }
-                Some((status, body))
+                Some((status, headers, body))
             }
             Err(e) => {
                 self.stats.transport_errors += 1;
@@ -181,6 +247,15 @@ impl Conn {
             }
         }
     }
+}
+
+/// What makes an answer a success.
+#[derive(Clone, Copy)]
+enum Expect<'a> {
+    /// 2xx, with these bytes in the body when given.
+    Body(Option<&'a [u8]>),
+    /// 3xx with a `Location`.
+    Redirect,
 }
 
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -295,8 +370,8 @@ pub async fn run_phase(
         progress,
     });
     let mut handles = Vec::with_capacity(opts.concurrency);
-    for _ in 0..opts.concurrency.max(1) {
-        let conn = Conn::new(addr, host, opts.record)?;
+    for k in 0..opts.concurrency.max(1) {
+        let conn = Conn::new(addr, host, opts.record)?.from_addr(sh.flow.local_addr(k));
         handles.push(tokio::spawn(worker(sh.clone(), conn)));
     }
     let timer = opts.duration.map(|d| {

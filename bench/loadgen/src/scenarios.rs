@@ -11,6 +11,7 @@
 //! | `ciba`           | POST bc-authorize (Basic), then POST token with its auth_req_id    |
 //! | `sim-swap`       | POST /sim-swap/v2/check with a two-legged (client_credentials) token |
 //! | `number-verification` | operator token → CIBA (bc-authorize, token) → POST /verify     |
+//! | `code-flow`      | GET authorize from a subscriber's line (redirects followed) → POST token |
 //!
 //! `ciba` uses a subscriber whose handset approves at once, so the first
 //! poll gets the token: one iteration is two requests (a flow).
@@ -21,8 +22,16 @@
 //! serves no resource API; until the JWT bearer grant exists, CIBA is the
 //! token source).
 //!
+//! `code-flow` is the authorization code flow with network-based
+//! authentication (seed 001, RFC 6749 §4.1 with PKCE): each worker connects
+//! from one subscriber's line (127.10.0.N), so the authorization request is
+//! answered without a page; consent was given once per line before the run
+//! (remembered), so the browser's part ends in a redirect to the client
+//! with a `code`, which is exchanged (Basic, PKCE) for tokens with an ID
+//! token. See [`CodeFlow`].
+//!
 //! Room for the later issues' flows: add a variant to [`Scenario`] and a
-//! [`Sequence`] of steps: `code-flow` (authorize → consent → code exchange), `refresh`.
+//! [`Sequence`] of steps (`refresh`).
 
 use crate::engine::{BoxFuture, Conn, Flow, contains};
 use crate::jwt::Signer;
@@ -31,8 +40,10 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, Uri};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -46,6 +57,7 @@ pub enum Scenario {
     Ciba,
     SimSwap,
     NumberVerification,
+    CodeFlow,
 }
 
 impl Scenario {
@@ -59,6 +71,7 @@ impl Scenario {
             Self::Ciba => "ciba",
             Self::SimSwap => "sim-swap",
             Self::NumberVerification => "number-verification",
+            Self::CodeFlow => "code-flow",
         }
     }
 
@@ -375,6 +388,19 @@ pub async fn prepare(
                 ],
             })
         }
+        Scenario::CodeFlow => {
+            let c = target
+                .code
+                .as_ref()
+                .context("the target has no code-flow client (`code` in its target.json)")?;
+            let flow = CodeFlow::new(target, c)?;
+            // Consent once on each line, as each subscriber would: the
+            // measured flows find it remembered.
+            for &line in &c.lines {
+                flow.consent_once(target, line).await?;
+            }
+            Arc::new(flow)
+        }
         Scenario::Introspect => {
             let tokens = issue_tokens(target, 256).await?;
             let template =
@@ -386,6 +412,228 @@ pub async fn prepare(
             Arc::new(Rotate { templates: vec![template], bodies, wrap: true, expect: Some(ACTIVE) })
         }
     })
+}
+
+/// RFC 7636 appendix B's verifier and its S256 challenge: one pair for
+/// every flow (each code is bound to it; the servers cannot tell).
+const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const CODE_STATE: &str = "bench-code-flow";
+const ID_TOKEN: &[u8] = b"\"id_token\"";
+/// Redirects a browser follows within one authorization server before it
+/// reaches the client (netauth: none; oidc-provider: its interaction and
+/// back).
+const MAX_HOPS: usize = 6;
+
+/// The authorization code flow as a phone's browser and its app's backend
+/// run it: `GET` authorize from the subscriber's line, follow the
+/// authorization server's own redirects (cookies kept for this flow only:
+/// a fresh browser each time), read `code` and `state` off the redirect to
+/// the client, then `POST` token (`authorization_code`, Basic, PKCE); the
+/// answer must hold an ID token.
+pub struct CodeFlow {
+    authorize: String,
+    base_url: String,
+    redirect_uri: String,
+    token: Template,
+    lines: Vec<IpAddr>,
+}
+
+impl CodeFlow {
+    fn new(target: &Target, c: &crate::target::CodeClient) -> anyhow::Result<Self> {
+        anyhow::ensure!(!c.lines.is_empty(), "the code-flow target lists no subscriber lines");
+        let query = [
+            ("response_type", "code"),
+            ("client_id", c.client_id.as_str()),
+            ("redirect_uri", c.redirect_uri.as_str()),
+            ("scope", c.scope.as_str()),
+            ("state", CODE_STATE),
+            ("code_challenge", PKCE_CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+        Ok(Self {
+            authorize: format!("{}?{query}", c.authorize_path),
+            base_url: target.base_url.trim_end_matches('/').to_owned(),
+            redirect_uri: c.redirect_uri.clone(),
+            token: Template::new(
+                Method::POST,
+                &target.token_path,
+                form_headers(Some(basic_auth(&c.client_id, &c.client_secret)?)),
+                "",
+            )?,
+            lines: c.lines.clone(),
+        })
+    }
+
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        mut headers: HeaderMap,
+        body: String,
+        jar: &BTreeMap<String, String>,
+    ) -> Result<Request<Full<Bytes>>, String> {
+        if !jar.is_empty() {
+            let cookie = jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            headers.insert(COOKIE, HeaderValue::from_str(&cookie).map_err(|e| format!("cookie: {e}"))?);
+        }
+        Ok(Template::new(method, path, headers, body).map_err(|e| format!("{path}: {e}"))?.request())
+    }
+
+    /// Where a `Location` points: `Ok(path)` on the authorization server,
+    /// `Err(query)` at the client's redirect URI, None elsewhere.
+    fn place<'l>(&self, location: &'l str) -> Option<Result<&'l str, &'l str>> {
+        if let Some(q) = location.strip_prefix(self.redirect_uri.as_str()) {
+            return Some(Err(q.strip_prefix('?').unwrap_or("")));
+        }
+        let path = location.strip_prefix(self.base_url.as_str()).unwrap_or(location);
+        path.starts_with('/').then_some(Ok(path))
+    }
+
+    /// The code off the client's redirect: `state` must be ours and there
+    /// must be no `error`.
+    fn code_of(query: &str) -> Result<String, String> {
+        let params: BTreeMap<&str, &str> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+        if params.get("state") != Some(&CODE_STATE) {
+            return Err(format!("redirect to the client without our state: ?{query}"));
+        }
+        match params.get("code") {
+            Some(c) if !params.contains_key("error") => Ok((*c).to_owned()),
+            _ => Err(format!("redirect to the client without a code: ?{query}")),
+        }
+    }
+
+    /// One browser's way through the authorization server to the client,
+    /// with a fresh cookie jar. With `consent`, the first page shown on the
+    /// way is taken for the consent page and everything on it allowed (the
+    /// preparation); without, a page is an error (the measured flows, where
+    /// nothing may be asked). Returns the code.
+    async fn browse(&self, conn: &mut Conn, consent: bool) -> Result<String, String> {
+        let mut jar = BTreeMap::new();
+        let mut req = self.request(Method::GET, &self.authorize, HeaderMap::new(), String::new(), &jar)?;
+        let mut consented = false;
+        for _ in 0..MAX_HOPS {
+            let (status, headers, body) = conn
+                .send_for_redirect(req)
+                .await
+                .ok_or_else(|| format!("no answer: {:?}", conn.stats.error_sample))?;
+            keep_cookies(&headers, &mut jar);
+            let location =
+                headers.get(LOCATION).and_then(|l| l.to_str().ok()).filter(|_| status.is_redirection());
+            let Some(location) = location else {
+                let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+                if !consent || consented || !status.is_success() {
+                    return Err(format!("HTTP {status} where a redirect was expected: {text}"));
+                }
+                let (action, form) = allow_everything(&body).ok_or(format!("not a consent page: {text}"))?;
+                req = self.request(Method::POST, &action, form_headers(None), form, &jar)?;
+                consented = true;
+                continue;
+            };
+            match self.place(location) {
+                Some(Err(query)) => return Self::code_of(query).inspect_err(|e| conn.reject_last(e.clone())),
+                Some(Ok(path)) => {
+                    req = self.request(Method::GET, path, HeaderMap::new(), String::new(), &jar)?;
+                }
+                None => {
+                    let e = format!("a redirect off the authorization server: {location}");
+                    conn.reject_last(e.clone());
+                    return Err(e);
+                }
+            }
+        }
+        Err(format!("more than {MAX_HOPS} redirects"))
+    }
+
+    fn token_request(&self, code: &str) -> Request<Full<Bytes>> {
+        let body = format!(
+            "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={PKCE_VERIFIER}",
+            enc(code),
+            enc(&self.redirect_uri)
+        );
+        self.token.request_with(Bytes::from(body))
+    }
+
+    /// Before the run, from `line`: the whole flow once, allowing what the
+    /// consent page asks (where one is shown), and the code exchanged; so
+    /// the measured flows of this line find the consent remembered.
+    async fn consent_once(&self, target: &Target, line: IpAddr) -> anyhow::Result<()> {
+        let mut conn = Conn::new(target.addr()?, target.authority(), false)?.from_addr(Some(line));
+        let code = self
+            .browse(&mut conn, true)
+            .await
+            .map_err(|e| anyhow::anyhow!("code flow from {line} (consent): {e}"))?;
+        let answer = conn.send(self.token_request(&code), Some(ID_TOKEN)).await;
+        match answer {
+            Some((s, body)) if s.is_success() && contains(&body, ID_TOKEN) => Ok(()),
+            _ => bail!("code exchange for {line}'s code failed: {:?}", conn.stats.error_sample),
+        }
+    }
+}
+
+impl Flow for CodeFlow {
+    fn iteration<'a>(&'a self, _i: u64, conn: &'a mut Conn) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            // A failed step was counted where it failed; the flow ends there.
+            if let Ok(code) = self.browse(conn, false).await {
+                conn.send(self.token_request(&code), Some(ID_TOKEN)).await;
+            }
+            true
+        })
+    }
+
+    fn local_addr(&self, worker: usize) -> Option<IpAddr> {
+        self.lines.get(worker % self.lines.len()).copied()
+    }
+}
+
+/// The cookies a response sets (name and value; attributes ignored: the
+/// jar lives for one flow on one server).
+fn keep_cookies(headers: &HeaderMap, jar: &mut BTreeMap<String, String>) {
+    for c in headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+        let pair = c.split(';').next().unwrap_or("");
+        if let Some((k, v)) = pair.split_once('=') {
+            jar.insert(k.trim().to_owned(), v.trim().to_owned());
+        }
+    }
+}
+
+/// The value of attribute `name` in one HTML tag's text.
+fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    let needle = format!(" {name}=\"");
+    let at = tag.find(&needle)? + needle.len();
+    let rest = &tag[at..];
+    Some(&rest[..rest.find('"')?])
+}
+
+/// A consent page's POST form with every box ticked and `decision=allow`:
+/// the form's action and its urlencoded body. netauth's page: hidden
+/// `request` and `csrf`, one `scope:…` checkbox per scope, Allow/Deny
+/// buttons named `decision`.
+fn allow_everything(html: &[u8]) -> Option<(String, String)> {
+    let html = std::str::from_utf8(html).ok()?;
+    let form_at = html.find("<form method=\"post\"")?;
+    let form = &html[form_at..];
+    let form = &form[..form.find("</form>")?];
+    let action = attr(&form[..form.find('>')?], "action")?.replace("&amp;", "&");
+    let mut fields = Vec::new();
+    for tag in form.split("<input").skip(1).map(|t| t.split('>').next().unwrap_or("")) {
+        let Some(name) = attr(tag, "name") else { continue };
+        match attr(tag, "type") {
+            Some("checkbox") => {
+                fields.push(format!("{}={}", enc(name), enc(attr(tag, "value").unwrap_or("on"))))
+            }
+            Some("hidden") => fields.push(format!("{}={}", enc(name), enc(attr(tag, "value").unwrap_or("")))),
+            _ => {}
+        }
+    }
+    form.contains("name=\"decision\" value=\"allow\"").then_some(())?;
+    fields.push("decision=allow".into());
+    Some((action, fields.join("&")))
 }
 
 /// One client_credentials token for `client` with `scope`.
@@ -441,5 +689,34 @@ mod tests {
         assert_eq!(super::cc_body("disburse"), "grant_type=client_credentials&scope=disburse");
         assert!(super::basic_auth("demo-basic", "abc_-").is_ok());
         assert!(super::basic_auth("a:b", "x").is_err());
+    }
+
+    #[test]
+    fn consent_form_allows_every_scope() {
+        // netauth's consent page, as served (trimmed).
+        let html = br#"<form method="post" action="/authorize/consent">
+    <input type="hidden" name="request" value="w6oiPG0HE98Evava0TWauA">
+    <input type="hidden" name="csrf" value="1795645169.cmNn5C5f.f82m-Foy9S_Jq">
+    <ul><li><label><input type="checkbox" name="scope:phone" value="on" checked> Your number</label></li>
+    <li><label><input type="checkbox" name="scope:sim-swap" value="on"> SIM</label></li></ul>
+      <button class="deny" type="submit" name="decision" value="deny">Deny</button>
+      <button class="approve" type="submit" name="decision" value="allow">Allow</button>
+  </form>"#;
+        let (action, body) = super::allow_everything(html).unwrap();
+        assert_eq!(action, "/authorize/consent");
+        assert_eq!(
+            body,
+            "request=w6oiPG0HE98Evava0TWauA&csrf=1795645169.cmNn5C5f.f82m-Foy9S_Jq\
+             &scope%3Aphone=on&scope%3Asim-swap=on&decision=allow"
+        );
+        assert!(super::allow_everything(b"<p>no form</p>").is_none());
+    }
+
+    #[test]
+    fn the_code_comes_with_our_state_only() {
+        let state = super::CODE_STATE;
+        assert_eq!(super::CodeFlow::code_of(&format!("code=abc&state={state}&iss=x")).unwrap(), "abc");
+        assert!(super::CodeFlow::code_of("code=abc&state=other").is_err());
+        assert!(super::CodeFlow::code_of(&format!("error=access_denied&state={state}")).is_err());
     }
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ pub struct Target {
     /// A CIBA (poll mode) client_secret_basic client, for the `ciba` scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ciba: Option<CibaClient>,
+    /// A confidential authorization-code client and subscribers' lines, for
+    /// the `code-flow` scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeClient>,
     /// netauth's CAMARA resource APIs (absent for the reference, which has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub camara: Option<CamaraTarget>,
@@ -52,6 +56,22 @@ pub struct CibaClient {
     /// A subscriber whose handset approves at once.
     pub login_hint: String,
     pub scope: String,
+}
+
+/// What the `code-flow` scenario needs: a client_secret_basic client allowed
+/// the authorization code grant, and the addresses of subscribers' lines
+/// (a request from one of them is that subscriber, authenticated by the
+/// network; each worker connects from one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub authorize_path: String,
+    /// Registered; nothing listens there (the load generator reads the
+    /// `code` off the redirect and does not follow it).
+    pub redirect_uri: String,
+    pub scope: String,
+    pub lines: Vec<IpAddr>,
 }
 
 /// What the `sim-swap` and `number-verification` scenarios need.
@@ -176,6 +196,25 @@ pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
         }),
         _ => None,
     };
+    // Seed 001's client, on the loopback "phones" 127.10.0.N.
+    let lines: Vec<IpAddr> = doc["subscribers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["addresses"].as_array().into_iter().flatten())
+        .filter_map(|a| a["ip"].as_str()?.parse::<IpAddr>().ok())
+        .filter(|ip| ip.is_loopback())
+        .collect();
+    let code = find("demo-telenor").ok().and_then(|c| {
+        Some(CodeClient {
+            client_id: c["client_id"].as_str()?.to_owned(),
+            client_secret: c["client_secret"].as_str()?.to_owned(),
+            authorize_path: "/authorize".into(),
+            redirect_uri: c["redirect_uris"].as_array()?.first()?.as_str()?.to_owned(),
+            scope: "openid phone".into(),
+            lines: lines.clone(),
+        })
+    });
     let scope = basic["scopes"]
         .as_array()
         .and_then(|a| a.first())
@@ -201,6 +240,7 @@ pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
             alg: s(&jwt["alg"], "alg")?,
         },
         ciba,
+        code,
         camara,
         admin: Some(Admin {
             base_url: format!("{}/admin/v1", issuer.trim_end_matches('/')),
