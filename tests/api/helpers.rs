@@ -21,7 +21,42 @@ pub struct TestApp {
     /// The server's clock: tests move it instead of sleeping. Peer nodes
     /// share it, as the nodes of one installation share the wall clock.
     pub clock: Arc<ManualClock>,
+    /// Whether this node made its database (peers share their first node's):
+    /// the one that made it removes it.
+    owns_db: bool,
     _task: tokio::task::JoinHandle<()>,
+}
+
+/// Test databases go when their test ends: a full suite creates hundreds,
+/// and the machine that runs it is not always a throwaway one.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self._task.abort();
+        if !self.owns_db {
+            return;
+        }
+        if let Some(path) = self.db_url.strip_prefix("sqlite:") {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+        } else if let Ok(admin_url) = std::env::var("NETAUTH_TEST_DATABASE_URL")
+            && let Some((_, name)) = self.db_url.rsplit_once('/')
+        {
+            // Another thread with its own runtime: this one may be the
+            // test's, which is being torn down. FORCE ends the server's
+            // pooled connections (PostgreSQL 13+).
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                    sqlx::query(&sql).execute(&mut conn).await.ok()
+                })
+            })
+            .join();
+        }
+    }
 }
 
 pub fn random_name() -> String {
@@ -79,6 +114,7 @@ pub async fn spawn_peer(of: &TestApp) -> TestApp {
 }
 
 pub async fn spawn_with(opts: Options) -> TestApp {
+    let owns_db = opts.db_url.is_none();
     let db_url = match opts.db_url {
         Some(u) => u,
         None => fresh_database().await,
@@ -112,6 +148,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         db_url,
         master_b64,
         clock,
+        owns_db,
         _task: task,
     }
 }
