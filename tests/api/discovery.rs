@@ -28,6 +28,11 @@ async fn advertised_endpoints_exist() {
         let resp = app.http.post(app.url(&path)).send().await.unwrap();
         assert_ne!(resp.status(), 404, "{key} is advertised but not served");
     }
+    let userinfo = doc["userinfo_endpoint"].as_str().unwrap().replace("http://issuer.example", "");
+    for m in [reqwest::Method::GET, reqwest::Method::POST] {
+        let resp = app.http.request(m, app.url(&userinfo)).send().await.unwrap();
+        assert_eq!(resp.status(), 401, "userinfo_endpoint is served and asks for a bearer token");
+    }
     let jwks = doc["jwks_uri"].as_str().unwrap().replace("http://issuer.example", "");
     assert_eq!(app.http.get(app.url(&jwks)).send().await.unwrap().status(), 200);
 }

@@ -31,3 +31,4 @@ mod network_enablement;
 mod ops;
 mod portal;
 mod tokens;
+mod userinfo;

@@ -90,18 +90,36 @@ impl RevocationSet {
     }
 
     pub fn is_revoked(&self, c: &AccessClaims) -> bool {
+        self.revoked_by(c).is_some()
+    }
+
+    /// Which revocation matches `c`, if any, the widest first: a resource
+    /// server that explains its refusal (the UserInfo endpoint: "no consent
+    /// has been found", a suspended client) needs to know why.
+    pub fn revoked_by(&self, c: &AccessClaims) -> Option<RevocationKind> {
         if self.entries.is_empty() {
-            return false;
+            return None;
         }
         let hit = |kind, value: &str| {
             // Avoids allocating a key: the map is small and lookups by
             // (kind, &str) need an owned String otherwise.
             self.entries.get(&(kind, value.to_owned())).is_some_and(|(before, _)| c.iat <= *before)
         };
-        hit(RevocationKind::Token, &c.jti)
-            || hit(RevocationKind::Client, &c.client_id)
-            || c.grant_id.as_deref().is_some_and(|g| hit(RevocationKind::Grant, g))
-            || c.sub.as_deref().is_some_and(|s| hit(RevocationKind::Subject, &subject_key(&c.client_id, s)))
+        if hit(RevocationKind::Client, &c.client_id) {
+            Some(RevocationKind::Client)
+        } else if c
+            .sub
+            .as_deref()
+            .is_some_and(|s| hit(RevocationKind::Subject, &subject_key(&c.client_id, s)))
+        {
+            Some(RevocationKind::Subject)
+        } else if c.grant_id.as_deref().is_some_and(|g| hit(RevocationKind::Grant, g)) {
+            Some(RevocationKind::Grant)
+        } else if hit(RevocationKind::Token, &c.jti) {
+            Some(RevocationKind::Token)
+        } else {
+            None
+        }
     }
 
     /// The earliest `iat` a new token of `client_id` (about `sub`) may carry
@@ -168,8 +186,38 @@ mod tests {
             expires_at: 300,
         });
         assert!(s.is_revoked(&c));
+        assert_eq!(s.revoked_by(&c), Some(RevocationKind::Token));
         assert_eq!(s.last_seq, 3);
         s.prune(301);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn says_which_revocation_matched_widest_first() {
+        let mut c = AccessClaims::two_legged("cl", "openid".into(), 100, 60);
+        c.sub = Some("sub-1".into());
+        c.grant_id = Some("g1".into());
+        let mut s = RevocationSet::default();
+        assert_eq!(s.revoked_by(&c), None);
+        for (seq, (kind, value)) in [
+            (RevocationKind::Token, c.jti.clone()),
+            (RevocationKind::Grant, "g1".to_owned()),
+            (RevocationKind::Subject, subject_key("cl", "sub-1")),
+            (RevocationKind::Client, "cl".to_owned()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let seq = seq as i64 + 1;
+            s.apply(&Revocation { seq, kind, value, issued_before: 100, expires_at: 300 });
+            assert_eq!(s.revoked_by(&c), Some(kind));
+        }
+        // Another subscriber's consent, another client: not this token.
+        let mut other = c.clone();
+        other.client_id = "other".into();
+        other.sub = Some("sub-2".into());
+        other.grant_id = None;
+        other.jti = "another-token".into();
+        assert_eq!(s.revoked_by(&other), None);
     }
 }

@@ -156,6 +156,7 @@ pub fn router(app: AppState) -> Router {
     r = route(r, routes::G2P_TOKEN, post(oauth::token::g2p_token_post));
     r = route(r, routes::BC_AUTHORIZE, post(oauth::ciba::bc_authorize_post));
     r = route(r, routes::NETWORK_ENABLEMENT, post(oauth::network_enablement::network_enablement_post));
+    r = route(r, routes::USERINFO, get(oauth::userinfo::userinfo_get).post(oauth::userinfo::userinfo_post));
     r = route(r, routes::INTROSPECT, post(oauth::introspect::introspect_post));
     r = route(r, routes::REVOKE, post(oauth::introspect::revoke_post));
     r = route(r, routes::OAUTH_OPENAPI, get(oauth::openapi::openapi_get));

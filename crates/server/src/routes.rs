@@ -66,6 +66,10 @@ pub const NETWORK_ENABLEMENT: Endpoint = Endpoint { path: "/v0.1/network-enablem
 /// name of the authorization endpoint.
 pub const SEED_002_AUTHORIZE: &str = "/oauth2/auth";
 
+/// The UserInfo endpoint (OIDC Core §5.3; GET and POST). Seed 003 calls
+/// it `/openidconnect/v1/userinfo`.
+pub const USERINFO: Endpoint = Endpoint { path: "/userinfo", aliases: &["/openidconnect/v1/userinfo"] };
+
 pub const INTROSPECT: Endpoint = Endpoint { path: "/introspect", aliases: &[] };
 pub const REVOKE: Endpoint = Endpoint { path: "/revoke", aliases: &[] };
 

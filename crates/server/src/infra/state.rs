@@ -133,6 +133,15 @@ impl App {
         self.revocations.read().map(|s| s.is_revoked(c)).unwrap_or(true)
     }
 
+    /// Which revocation matches `c`, if any (see `RevocationSet::revoked_by`).
+    pub fn revoked_by(&self, c: &netauth_domain::token::AccessClaims) -> Option<RevocationKind> {
+        match self.revocations.read() {
+            Ok(s) => s.revoked_by(c),
+            // A poisoned set is not trusted with a yes (as `is_revoked`).
+            Err(_) => Some(RevocationKind::Token),
+        }
+    }
+
     /// Writes a revocation to the log and applies it here at once (other
     /// nodes follow within one sync interval).
     pub async fn revoke(

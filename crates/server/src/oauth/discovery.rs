@@ -29,6 +29,7 @@ pub fn metadata(app: &AppState) -> Value {
         "authorization_endpoint": url(routes::AUTHORIZE),
         "token_endpoint": url(routes::TOKEN),
         "jwks_uri": url(routes::JWKS),
+        "userinfo_endpoint": url(routes::USERINFO),
         "introspection_endpoint": url(routes::INTROSPECT),
         "revocation_endpoint": url(routes::REVOKE),
         "backchannel_authentication_endpoint": url(routes::BC_AUTHORIZE),
@@ -61,11 +62,12 @@ pub fn metadata(app: &AppState) -> Value {
     })
 }
 
-/// The protocol scopes and every scope of the resource APIs served. `dpv:`
+/// The protocol scopes (`phone` opens the number at the UserInfo
+/// endpoint) and every scope of the resource APIs served. `dpv:`
 /// purposes are scope values too, but the operator's legal bases decide
 /// which exist; they are not listed.
 fn scopes_supported() -> Vec<&'static str> {
-    let mut v = vec!["openid", "offline_access"];
+    let mut v = vec!["openid", "phone", "offline_access"];
     v.extend_from_slice(netauth_domain::camara::API_SCOPES);
     v
 }

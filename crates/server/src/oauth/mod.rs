@@ -12,6 +12,7 @@ pub mod jwt_bearer;
 pub mod network_enablement;
 pub mod openapi;
 pub mod token;
+pub mod userinfo;
 
 use crate::errors::OAuthReply;
 use axum::http::{HeaderMap, header};

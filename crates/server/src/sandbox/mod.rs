@@ -237,6 +237,7 @@ pub fn describe(
             "g2p_token": url(routes::G2P_TOKEN),
             "introspect": url(routes::INTROSPECT),
             "revoke": url(routes::REVOKE),
+            "userinfo": url(routes::USERINFO),
             "echo": url(routes::SANDBOX_ECHO),
             "number_verification_verify": url(routes::NUMBER_VERIFICATION_VERIFY),
             "number_verification_device_phone_number": url(routes::NUMBER_VERIFICATION_DEVICE_PHONE_NUMBER),
