@@ -264,3 +264,28 @@ async fn rate_limits_answer_too_many_requests_as_seed_003_shows() {
     app.clock.advance_secs(1);
     assert_eq!(get(&app, "/userinfo", at(&tok)).await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_oauth_openapi_document_describes_both_paths_and_methods() {
+    let app = spawn_app().await;
+    let doc: Value = app.http.get(app.url("/openapi/oauth.json")).send().await.unwrap().json().await.unwrap();
+    for path in ["/userinfo", SEED_003_PATH] {
+        for method in ["get", "post"] {
+            let op = &doc["paths"][path][method];
+            assert_eq!(op["security"], json!([{ "bearer": [] }]), "{path} {method}");
+            assert_eq!(
+                op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/UserInfo"
+            );
+            for status in ["401", "403"] {
+                assert_eq!(
+                    op["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/BearerError",
+                    "{path} {method} {status}"
+                );
+            }
+            assert!(op["responses"].get("429").is_none(), "a rate limit here is seed 003's 403");
+        }
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}

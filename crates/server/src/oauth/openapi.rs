@@ -171,6 +171,46 @@ fn revoke_operation() -> Value {
     })
 }
 
+/// The UserInfo endpoint (OIDC Core §5.3): a bearer token, not client
+/// authentication; errors in seed 003's `{code, message, description}` with
+/// the RFC 6750 challenge (`errors::BearerReply`).
+fn userinfo_operation(post: bool) -> Value {
+    let refusal = |d: &str| {
+        json!({
+            "description": d,
+            "headers": { "WWW-Authenticate": { "description": "The RFC 6750 §3 challenge: `Bearer realm=\"netauth\"`, with `error` and `error_description` when a token was sent.", "schema": { "type": "string" } } },
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BearerError" } } },
+        })
+    };
+    let mut op = json!({
+        "tags": ["userinfo"],
+        "summary": "Claims about the subscriber a token was issued for (OIDC Core §5.3)",
+        "description": "The ID token's pairwise `sub`; `phone_number` and `phone_number_verified` with the `phone` scope. The access token in `Authorization: Bearer` (RFC 6750 §2.1)".to_owned()
+            + if post { " or the form body's `access_token` (§2.2), not both." } else { "." },
+        "responses": {
+            "200": body("The claims.", "UserInfo"),
+            "400": refusal("`invalid_request`: the token sent two ways, two `Authorization` headers, a malformed form body (code 41)."),
+            "401": refusal("No token, or an unknown, expired or revoked one, or the subscriber withdrew the consent (`invalid_token`, code 41 `Invalid credentials`)."),
+            "403": {
+                "description": "The client is suspended (code 50 `Access Denied`), the token is not an OpenID Connect one (`insufficient_scope`, code 50), or the client is over its rate or quota (code 53 `Too Many Requests`, with `Retry-After`).",
+                "headers": { "Retry-After": { "schema": { "type": "integer" } } },
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BearerError" } } },
+            },
+            "503": { "description": "The database is unreachable.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BearerError" } } } },
+        },
+        "security": [{ "bearer": [] }],
+    });
+    if post && let Some(o) = op.as_object_mut() {
+        o.insert(
+            "requestBody".into(),
+            json!({ "required": false, "content": { "application/x-www-form-urlencoded": { "schema": {
+                "type": "object", "properties": { "access_token": { "type": "string" } },
+            } } } }),
+        );
+    }
+    op
+}
+
 fn metadata_operation(summary: &str) -> Value {
     json!({
         "tags": ["discovery"], "summary": summary,
@@ -198,6 +238,8 @@ fn operations(app: &AppState) -> Vec<(Endpoint, &'static str, Value)> {
         (routes::BC_AUTHORIZE, "post", bc_authorize_operation()),
         (routes::INTROSPECT, "post", introspect_operation()),
         (routes::REVOKE, "post", revoke_operation()),
+        (routes::USERINFO, "get", userinfo_operation(false)),
+        (routes::USERINFO, "post", userinfo_operation(true)),
     ]
 }
 
@@ -232,6 +274,17 @@ fn schemas() -> Value {
             "type": "object", "required": ["issuer", "token_endpoint", "jwks_uri"],
             "properties": { "issuer": { "type": "string" }, "token_endpoint": { "type": "string" }, "jwks_uri": { "type": "string" } },
         },
+        "UserInfo": {
+            "type": "object", "required": ["sub"],
+            "properties": {
+                "sub": { "type": "string" }, "phone_number": { "type": "string" },
+                "phone_number_verified": { "type": "boolean" },
+            },
+        },
+        "BearerError": {
+            "type": "object", "required": ["code", "message", "description"],
+            "properties": { "code": { "type": "integer" }, "message": { "type": "string" }, "description": { "type": "string" } },
+        },
         "JwkSet": { "type": "object", "required": ["keys"], "properties": { "keys": { "type": "array", "items": { "type": "object" } } } },
     })
 }
@@ -264,13 +317,16 @@ pub fn document(app: &AppState) -> Value {
         "info": {
             "title": "netauth OAuth 2.0, OpenID Connect and CIBA endpoints",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Every path under its canonical name and the aliases of the operators' guides. Errors are RFC 6749 §5.2 JSON.",
+            "description": "Every path under its canonical name and the aliases of the operators' guides. Errors are RFC 6749 §5.2 JSON; the UserInfo endpoint's are seed 003's `{code, message, description}` with the RFC 6750 challenge.",
         },
         "servers": [{ "url": app.issuer }],
         "paths": paths,
         "components": {
             "schemas": schemas(),
-            "securitySchemes": { "client_secret_basic": { "type": "http", "scheme": "basic" } },
+            "securitySchemes": {
+                "client_secret_basic": { "type": "http", "scheme": "basic" },
+                "bearer": { "type": "http", "scheme": "bearer", "description": "An access token (UserInfo)." },
+            },
         },
     });
     complete(
@@ -283,6 +339,22 @@ pub fn document(app: &AppState) -> Value {
             describe_param: |_| "A path parameter.",
         },
     );
+    // The per-address limit on failed authentications is the client
+    // authentication's; the UserInfo endpoint has no such 429 (its rate
+    // limit is seed 003's 403, documented above).
+    for path in routes::USERINFO.paths() {
+        for method in ["get", "post"] {
+            if let Some(r) = doc
+                .pointer_mut(&format!(
+                    "/paths/{}/{method}/responses",
+                    path.replace('~', "~0").replace('/', "~1")
+                ))
+                .and_then(Value::as_object_mut)
+            {
+                r.remove("429");
+            }
+        }
+    }
     doc
 }
 
