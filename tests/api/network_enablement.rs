@@ -215,3 +215,167 @@ async fn body_and_credentials_errors() {
     assert_eq!(app.cc_with_app_jwt(&jwt).await.status(), 401, "replayed at the token endpoint");
     assert_eq!(enable(&app, &jwt, &good).await.status(), 401, "still spent at Network Enablement");
 }
+
+// ---------------------------------------------------------------- seed 002 end to end
+
+fn sha256_hex(s: &str) -> String {
+    netauth_domain::crypto::sha256(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Step 2: the backend enables `number` with a fresh `state`; the answer's
+/// `auth_url`, the state and the application JWT it used.
+async fn enabled(app: &TestApp, c: &TestClient, number: &str) -> (String, String, String) {
+    let state = format!("v2_{}", random_name());
+    let jwt = app_jwt(app, c);
+    let v =
+        enable_ok(app, &jwt, &json!({"phone_number": number, "scopes": [SEED_SCOPE], "state": state})).await;
+    (v["scopes"][SEED_SCOPE]["auth_url"].as_str().unwrap().to_owned(), state, jwt)
+}
+
+/// Step 6: the code exchange at `/oauth2/token`, authenticated by the same
+/// application JWT (seed 002: "the JWT token generated in the previous step").
+async fn exchange(app: &TestApp, jwt: &str, code: &str) -> (u16, Value) {
+    let resp = app
+        .http
+        .post(app.url("/oauth2/token"))
+        .bearer_auth(jwt)
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT_URI)])
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// Step 7: `/verify` with `body`.
+async fn verify(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
+    let resp = app
+        .http
+        .post(app.url("/number-verification/v2/verify"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// Seed 002 as written: application JWT → Network Enablement → the front
+/// end follows `auth_url` on the subscriber's line → callback with `code`
+/// and `state` → `/oauth2/token` with the same JWT → Number Verification.
+#[tokio::test]
+async fn seed_002_end_to_end_on_the_mobile_network() {
+    use crate::authorize::{Browser, msisdn};
+    let app = crate::authorize::code_app().await;
+    let c = vonage_app(&app).await;
+    let number = msisdn(3);
+    for (body, verified) in [
+        (json!({"phoneNumber": number}), true),
+        (json!({"hashedPhoneNumber": sha256_hex(&number)}), true),
+        (json!({"phoneNumber": msisdn(4)}), false),
+        (json!({"hashedPhoneNumber": sha256_hex(&msisdn(4))}), false),
+    ] {
+        let (auth_url, state, jwt) = enabled(&app, &c, &number).await;
+        // Subscriber 3's phone, on mobile data (127.10.0.3 is its line).
+        let mut phone = Browser::new(&app, Some(3));
+        let r = phone.get(&auth_url).await;
+        assert_eq!(r.status, 302, "{}", r.body);
+        assert!(r.location.as_deref().unwrap().starts_with(&format!("{REDIRECT_URI}?")), "{r:?}");
+        let cb = r.callback();
+        assert_eq!(cb["state"], state, "the state of the Network Enablement request");
+        let (s, tok) = exchange(&app, &jwt, &cb["code"]).await;
+        assert_eq!(s, 200, "{tok}");
+        assert_eq!(tok["token_type"], "Bearer");
+        assert!(tok["expires_in"].as_i64().unwrap() <= 300, "Number Verification: at most 300 s: {tok}");
+        assert!(tok.get("refresh_token").is_none(), "{tok}");
+        let (s, v) = verify(&app, tok["access_token"].as_str().unwrap(), &body).await;
+        assert_eq!((s, v["devicePhoneNumberVerified"].as_bool()), (200, Some(verified)), "{body}: {v}");
+        // The JWT did its two calls; a third is a replay.
+        assert_eq!(exchange(&app, &jwt, &cb["code"]).await.0, 401);
+    }
+}
+
+/// The same `auth_url` off the mobile network: the handset fallback
+/// authenticates the subscriber, and Number Verification refuses the token.
+#[tokio::test]
+async fn seed_002_off_the_mobile_network_gives_a_token_verify_refuses() {
+    use crate::authorize::{Browser, msisdn};
+    let app = crate::authorize::code_app().await;
+    let c = vonage_app(&app).await;
+    let number = msisdn(3);
+    let (auth_url, state, jwt) = enabled(&app, &c, &number).await;
+    let mut wifi = Browser::new(&app, None);
+    let page = wifi.get(&auth_url).await;
+    assert_eq!(page.status, 200, "the fallback page: {}", page.body);
+    assert!(page.body.contains("name=\"msisdn\""), "{}", page.body);
+    // Subscriber 3's handset approves at once (its sandbox policy).
+    let r = wifi.submit(&page, "/authorize/login", &[("msisdn", &number), ("method", "approve")]).await;
+    let cb = r.callback();
+    assert_eq!(cb["state"], state);
+    let (s, tok) = exchange(&app, &jwt, &cb["code"]).await;
+    assert_eq!(s, 200, "{tok}");
+    let (s, v) = verify(&app, tok["access_token"].as_str().unwrap(), &json!({"phoneNumber": number})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK")),
+        "{v}"
+    );
+}
+
+/// Denials reach the callback as `error` and `error_description`, with the
+/// state: another line than the number enabled, the fallback with another
+/// number, the subscriber declining on the handset. Never a code.
+#[tokio::test]
+async fn seed_002_denials_reach_the_callback() {
+    use crate::authorize::{Browser, msisdn};
+    let app = crate::authorize::code_app().await;
+    let c = vonage_app(&app).await;
+    let number = msisdn(3);
+    let denied = |r: &crate::authorize::Resp, state: &str| {
+        let cb = r.callback();
+        assert_eq!(cb["error"], "access_denied", "{cb:?}");
+        assert!(!cb["error_description"].is_empty(), "{cb:?}");
+        assert_eq!(cb["state"], state);
+        assert!(!cb.contains_key("code"));
+    };
+    // Subscriber 4's phone follows the auth_url enabled for subscriber 3.
+    let (auth_url, state, _) = enabled(&app, &c, &number).await;
+    let r = Browser::new(&app, Some(4)).get(&auth_url).await;
+    denied(&r, &state);
+    // Off the network, the fallback with another subscriber's number (whose
+    // handset approves).
+    let (auth_url, state, _) = enabled(&app, &c, &number).await;
+    let mut wifi = Browser::new(&app, None);
+    let page = wifi.get(&auth_url).await;
+    let r = wifi.submit(&page, "/authorize/login", &[("msisdn", &msisdn(4)), ("method", "approve")]).await;
+    denied(&r, &state);
+    // The subscriber declines on the handset.
+    let resp = app
+        .http
+        .put(app.url(&format!("/sandbox/v1/handsets/{number}/policy")))
+        .json(&json!({"policy": "auto_deny"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (auth_url, state, _) = enabled(&app, &c, &number).await;
+    let mut wifi = Browser::new(&app, None);
+    let page = wifi.get(&auth_url).await;
+    let r = wifi.submit(&page, "/authorize/login", &[("msisdn", &number), ("method", "approve")]).await;
+    denied(&r, &state);
+    // Without an enablement (another state), the same client's flow is not
+    // bound: subscriber 4's line gets its own code.
+    let mut params = query_of(&auth_url);
+    for (k, v) in params.iter_mut() {
+        if k == "state" {
+            *v = "not-enabled".into();
+        }
+    }
+    let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
+    let r = Browser::new(&app, Some(4)).get(&format!("/oauth2/auth?{q}")).await;
+    assert!(r.callback().contains_key("code"), "{r:?}");
+    // An auth_url followed too late is refused, even on the right line.
+    let (auth_url, state, _) = enabled(&app, &c, &number).await;
+    app.clock.advance_secs(netauth_domain::enablement::DEFAULT_ENABLEMENT_TTL);
+    let r = Browser::new(&app, Some(3)).get(&auth_url).await;
+    denied(&r, &state);
+}

@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 
 /// How long an `auth_url` stays good.
 pub const DEFAULT_ENABLEMENT_TTL: i64 = 600;
+/// How long an enablement is remembered after that, so that its `auth_url`
+/// followed late is refused rather than taken for an unbound request.
+pub const ENABLEMENT_MEMORY: i64 = 86400;
 
 /// A flow enabled for one number: the authorization request of `client_id`
 /// carrying the `state` whose key this is must end with that subscriber.
@@ -41,7 +44,33 @@ pub struct Enablement {
     /// The CAMARA scopes enabled (purpose included).
     pub scopes: Vec<String>,
     pub created_at: UnixTime,
+    /// Until when its `auth_url` may start the flow.
     pub expires_at: UnixTime,
+    /// When the Store may forget it ([`ENABLEMENT_MEMORY`] later). Rows
+    /// written before it existed read as 0: the Store filters on its own
+    /// column, so they still expire when they did.
+    #[serde(default)]
+    pub forget_at: UnixTime,
+}
+
+/// What an enablement found for a request means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// No enablement: an ordinary request.
+    Unbound,
+    /// The flow must end with this number.
+    Number(String),
+    /// The `auth_url` was followed too late.
+    Expired,
+}
+
+/// The binding of a request whose (client, state) has `found`, at `now`.
+pub fn binding(found: Option<&Enablement>, now: UnixTime) -> Binding {
+    match found {
+        None => Binding::Unbound,
+        Some(e) if now >= e.expires_at => Binding::Expired,
+        Some(e) => Binding::Number(e.msisdn.clone()),
+    }
 }
 
 /// The Store key of (client, state): hashed, so that `state` values are not
@@ -186,6 +215,23 @@ mod tests {
         {
             assert!(read_enablement_scope(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_late_request_is_refused_until_forgotten() {
+        let e = Enablement {
+            key_hash: "k".into(),
+            client_id: "c".into(),
+            msisdn: "+34600000003".into(),
+            operator_id: "op".into(),
+            scopes: vec![],
+            created_at: 0,
+            expires_at: 600,
+            forget_at: 600 + ENABLEMENT_MEMORY,
+        };
+        assert_eq!(binding(Some(&e), 599), Binding::Number("+34600000003".into()));
+        assert_eq!(binding(Some(&e), 600), Binding::Expired);
+        assert_eq!(binding(None, 600), Binding::Unbound);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub const SEED_003_TOKEN: &str = "/openidconnect/fr/v1/token";
 /// `/openidconnect/fr/v1/authorize`.
 pub const AUTHORIZE: Endpoint = Endpoint {
     path: "/authorize",
-    aliases: &["/oauth/v2/authorize", "/oauth2/auth", "/openidconnect/fr/v1/authorize"],
+    aliases: &["/oauth/v2/authorize", SEED_002_AUTHORIZE, "/openidconnect/fr/v1/authorize"],
 };
 
 /// The pages of an authorization request in progress (login fallback,

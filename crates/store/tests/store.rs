@@ -437,6 +437,7 @@ fn pending(id_hash: &str) -> PendingAuthorization {
         display: Default::default(),
         ui_locales: None,
         login_hint: None,
+        enabled_for: None,
         claims: Default::default(),
         acr_requested: false,
         authenticated: None,
@@ -1493,7 +1494,8 @@ mod cases {
                 "number-verification:verify".to_owned(),
             ],
             created_at: NOW,
-            expires_at,
+            expires_at: expires_at - 100,
+            forget_at: expires_at,
         };
         let first = e("s1", "+34600000001", NOW + 600);
         s.put_enablement(&first).await.unwrap();

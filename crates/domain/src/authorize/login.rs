@@ -183,6 +183,10 @@ pub struct PendingAuthorization {
     pub ui_locales: Option<String>,
     /// A number to pre-fill the fallback page with.
     pub login_hint: Option<String>,
+    /// Seed 002: the number Network Enablement bound this request to (by
+    /// its client and `state`); only that subscriber may end it with a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_for: Option<String>,
     pub claims: ClaimsRequest,
     /// Whether the client asked for `acr` (`acr_values` or `claims`).
     pub acr_requested: bool,

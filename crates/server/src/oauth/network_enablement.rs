@@ -12,6 +12,7 @@
 //!   ─► operator_for(number ranges)                         else every scope: UNSUPPORTED_NETWORK
 //!   ─► per scope: read_enablement_scope + authorize_request (authorization code policy)
 //!   ─► Store: Enablement (client, state) → number           read back by /authorize
+//!                                  (bind_to_enablement; is_number once someone authenticated)
 //!   ─► 200 {"scopes": {<scope as sent>: {auth_url, requires_carrier_network} | {error}}}
 //! ```
 //! Errors of the call itself are in the CAMARA dialect of netauth's other
@@ -28,8 +29,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use netauth_domain::client::Client;
 use netauth_domain::enablement::{
-    DEFAULT_ENABLEMENT_TTL, Enablement, EnablementScope, ScopeRefusal, enablement_key, operator_for,
-    read_enablement_scope,
+    Binding, DEFAULT_ENABLEMENT_TTL, ENABLEMENT_MEMORY, Enablement, EnablementScope, ScopeRefusal,
+    enablement_key, operator_for, read_enablement_scope,
 };
 use netauth_domain::flows::{PolicyGrant, authorize_request};
 use netauth_proto::authorize::MAX_STATE_LEN;
@@ -209,8 +210,43 @@ async fn enable(app: &App, client: &Client, r: &Parsed, headers: &HeaderMap) -> 
                 scopes: enabled,
                 created_at: t,
                 expires_at: t + DEFAULT_ENABLEMENT_TTL,
+                forget_at: t + DEFAULT_ENABLEMENT_TTL + ENABLEMENT_MEMORY,
             })
             .await?;
     }
     Ok(json!({ "scopes": answers }))
+}
+
+/// Seed 002: a request Network Enablement started (an application JWT
+/// client's, with the `state` it enabled) is for one number. The flow must
+/// end with that subscriber (`is_number`, checked once someone has
+/// authenticated) and the fallback page offers it. Only application JWT
+/// clients can have enablements, so no other request costs a Store read.
+/// `Binding::Expired` when its `auth_url` came too late (the caller refuses).
+pub async fn bind_to_enablement(
+    app: &App,
+    client: &Client,
+    req: &mut netauth_domain::authorize::PendingAuthorization,
+) -> Result<Binding, netauth_store::StoreError> {
+    if client.token_endpoint_auth_method != netauth_domain::client::AuthMethod::AppJwt {
+        return Ok(Binding::Unbound);
+    }
+    let Some(state) = &req.state else { return Ok(Binding::Unbound) };
+    let t = app.now();
+    let found = app.store.get_enablement(&enablement_key(&client.client_id, state), t).await?;
+    let b = netauth_domain::enablement::binding(found.as_ref(), t);
+    if let Binding::Number(m) = &b {
+        req.login_hint = Some(m.clone());
+        req.enabled_for = Some(m.clone());
+    }
+    Ok(b)
+}
+
+/// Whether `subscriber_id` holds `msisdn` now.
+pub async fn is_number(
+    app: &App,
+    subscriber_id: &str,
+    msisdn: &str,
+) -> Result<bool, netauth_store::StoreError> {
+    Ok(app.network.subscriber(subscriber_id).await?.is_some_and(|s| s.msisdn == msisdn))
 }

@@ -1,6 +1,7 @@
 //! Network Enablement records (seed 002): the `enablements` table, one row
 //! per (client, `state`) whose authorization code flow is bound to a number,
-//! until it expires. Read by `/authorize` on any node.
+//! kept until its `forget_at` (the `expires_at` column). Read by
+//! `/authorize` on any node.
 
 use crate::Result;
 use async_trait::async_trait;
@@ -12,7 +13,9 @@ pub trait EnablementStore: Send + Sync {
     /// Records the enablement, replacing one with the same key (the backend
     /// asked again for the same `state`: its latest answer holds).
     async fn put_enablement(&self, e: &Enablement) -> Result<()>;
-    /// The enablement of `key_hash`, unless it expired by `now`.
+    /// The enablement of `key_hash`, unless the Store may forget it by
+    /// `now` (its `forget_at`; whether its `auth_url` is still good is the
+    /// domain's question).
     async fn get_enablement(&self, key_hash: &str, now: UnixTime) -> Result<Option<Enablement>>;
 }
 
@@ -41,7 +44,7 @@ macro_rules! impl_backend {
                         .bind(&e.key_hash)
                         .bind(&e.client_id)
                         .bind(e.to_doc()?)
-                        .bind(e.expires_at)
+                        .bind(e.forget_at)
                         .execute(&self.pool)
                         .await?;
                     Ok(())

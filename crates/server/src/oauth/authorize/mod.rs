@@ -51,7 +51,6 @@ use netauth_domain::ciba::PromptStatus;
 use netauth_domain::client::Client;
 use netauth_domain::consent::ConsentStatus;
 use netauth_domain::crypto::random_token;
-use netauth_domain::enablement::enablement_key;
 use netauth_domain::subscriber::Subscriber;
 use netauth_proto::authorize::{authorization_response_url, error_response_url};
 use netauth_proto::{Form, LoginHint, Msisdn, OAuthError, OAuthErrorCode};
@@ -188,6 +187,15 @@ async fn authorize(
     };
     let mut pending = v.pending;
     pending.entry_path = path.to_owned();
+    match crate::oauth::network_enablement::bind_to_enablement(app, &v.client, &mut pending).await {
+        Ok(netauth_domain::enablement::Binding::Expired) => {
+            let e = OAuthError::access_denied("the Network Enablement of this request has expired");
+            let url = error_response_url(&pending.redirect_uri, &e, pending.state.as_deref(), &app.issuer);
+            return redirect(&url, redirect_status);
+        }
+        Ok(_) => {}
+        Err(e) => return PageError::from(e).into_response(),
+    }
     let browser = Browser::new(app, peer, headers);
     let mut flow =
         Flow { app, browser: &browser, client: &v.client, handle: None, cookie: None, redirect_status };
@@ -446,21 +454,14 @@ impl Flow<'_> {
             req.handset = None;
             return pages::login_page(self, &mut req, None, StatusCode::OK).await;
         };
-        // Seed 002: a flow its backend enabled for one number (Network
-        // Enablement binds the client's `state` to it) ends with that
-        // subscriber, or not at all.
-        if let Some(state) = &req.state
-            && let Some(e) = self.app.store.get_enablement(&enablement_key(&req.client_id, state), t).await?
+        // Seed 002: a flow Network Enablement started ends with its number.
+        if let Some(number) = &req.enabled_for
+            && !crate::oauth::network_enablement::is_number(self.app, &auth.subscriber_id, number).await?
         {
-            let line = self.app.network.subscriber(&auth.subscriber_id).await?.map(|s| s.msisdn);
-            if line.as_deref() != Some(e.msisdn.as_str()) {
-                return self
-                    .fail(
-                        &req,
-                        OAuthError::access_denied("the subscriber is not the one this flow was enabled for"),
-                    )
-                    .await;
-            }
+            let e = OAuthError::access_denied(
+                "the phone number authenticated is not the one this request is for",
+            );
+            return self.fail(&req, e).await;
         }
         // 2. Consent.
         let missing = self.missing_consents(&req, &auth.subscriber_id).await?;
