@@ -59,6 +59,29 @@ impl Signer {
             "exp": iat + 300,
             "jti": format!("{}-{n}", b64(&r)),
         });
+        self.sign_claims(&claims, rng)
+    }
+
+    /// A JWT bearer grant's assertion (RFC 7523 §2.1, CAMARA profile §1.7):
+    /// iss = client_id, `sub` the subscriber (`tel:` or `operatortoken:`),
+    /// `scope` the purpose and API scopes, exp 300 s after iat, a fresh jti.
+    pub fn sign_grant(&self, sub: &str, scope: &str, n: u64, rng: &SystemRandom) -> anyhow::Result<String> {
+        let iat = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let mut r = [0u8; 16];
+        rng.fill(&mut r).map_err(|_| anyhow::anyhow!("no randomness"))?;
+        let claims = json!({
+            "iss": self.client_id,
+            "sub": sub,
+            "aud": self.aud,
+            "iat": iat,
+            "exp": iat + 300,
+            "jti": format!("g-{}-{n}", b64(&r)),
+            "scope": scope,
+        });
+        self.sign_claims(&claims, rng)
+    }
+
+    fn sign_claims(&self, claims: &serde_json::Value, rng: &SystemRandom) -> anyhow::Result<String> {
         let signing_input = format!("{}.{}", self.header_b64, b64(claims.to_string().as_bytes()));
         let sig = self
             .key

@@ -10,17 +10,22 @@
 //! | `cc-basic-spread`| `cc-basic`, rotating over the fixture's clients (scale runs)       |
 //! | `ciba`           | POST bc-authorize (Basic), then POST token with its auth_req_id    |
 //! | `sim-swap`       | POST /sim-swap/v2/check with a two-legged (client_credentials) token |
-//! | `number-verification` | operator token → CIBA (bc-authorize, token) → POST /verify     |
+//! | `number-verification` | operator token → JWT bearer grant (token) → POST /verify        |
+//! | `number-verification-ciba` | operator token → CIBA (bc-authorize, token) → POST /verify |
 //! | `code-flow`      | GET authorize from a subscriber's line (redirects followed) → POST token |
 //!
 //! `ciba` uses a subscriber whose handset approves at once, so the first
 //! poll gets the token: one iteration is two requests (a flow).
-//! `number-verification` is a flow of four: the sandbox's entitlement server
-//! issues an operator token (what the app on the device would get), CIBA
-//! with `login_hint=operatortoken:…` gives a network-authenticated,
-//! single-use token, and `/verify` spends it (netauth only: the reference
-//! serves no resource API; until the JWT bearer grant exists, CIBA is the
-//! token source).
+//! `number-verification` is a flow of three: the sandbox's entitlement
+//! server issues an operator token (what the app on the device would get
+//! and hand to its backend), the backend exchanges it with the JWT bearer
+//! grant (`sub=operatortoken:…`, CAMARA profile §1.7) for a
+//! network-authenticated, single-use token, and `/verify` spends it. The
+//! grant's assertion names the operator token, so it is signed during the
+//! run, by the load generator (one ES256 signature per flow).
+//! `number-verification-ciba` gets the token through CIBA with
+//! `login_hint=operatortoken:…` instead: four requests. Both netauth only
+//! (the reference serves no resource API).
 //!
 //! `code-flow` is the authorization code flow with network-based
 //! authentication (seed 001, RFC 6749 §4.1 with PKCE): each worker connects
@@ -57,6 +62,7 @@ pub enum Scenario {
     Ciba,
     SimSwap,
     NumberVerification,
+    NumberVerificationCiba,
     CodeFlow,
 }
 
@@ -71,6 +77,7 @@ impl Scenario {
             Self::Ciba => "ciba",
             Self::SimSwap => "sim-swap",
             Self::NumberVerification => "number-verification",
+            Self::NumberVerificationCiba => "number-verification-ciba",
             Self::CodeFlow => "code-flow",
         }
     }
@@ -339,6 +346,51 @@ pub async fn prepare(
             })
         }
         Scenario::NumberVerification => {
+            let c = target
+                .camara
+                .as_ref()
+                .context("the target has no CAMARA APIs (`camara` in its target.json)")?;
+            let k = c.jwt_bearer_client.as_ref().context(
+                "the target has no JWT bearer client (`camara.jwt_bearer_client` in its target.json)",
+            )?;
+            let aud = format!("{}{}", target.base_url, target.token_path);
+            let signer = Arc::new(Signer::new(&k.private_key_file, &k.kid, &k.alg, &k.client_id, &aud)?);
+            let phone = serde_json::json!({ "phoneNumber": c.phone_number }).to_string();
+            let issue =
+                Template::new(Method::POST, &c.operator_token_path, json_headers(None), phone.clone())?;
+            let token = Template::new(Method::POST, &target.token_path, form_headers(None), "")?;
+            let verify_path = c.nv_verify_path.clone();
+            let scope = format!("{} number-verification:verify", c.purpose);
+            let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let first: Step = Box::new(move |_| Some(issue.request()));
+            let grant: Step = Box::new(move |prev| {
+                let v: serde_json::Value = serde_json::from_slice(prev).ok()?;
+                let sub = format!("operatortoken:{}", v["operator_token"].as_str()?);
+                let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let assertion =
+                    signer.sign_grant(&sub, &scope, i, &aws_lc_rs::rand::SystemRandom::new()).ok()?;
+                let body = format!(
+                    "grant_type={}&assertion={assertion}",
+                    enc("urn:ietf:params:oauth:grant-type:jwt-bearer")
+                );
+                Some(token.request_with(Bytes::from(body)))
+            });
+            let verify: Step = Box::new(move |prev| {
+                let v: serde_json::Value = serde_json::from_slice(prev).ok()?;
+                let t = Template::new(
+                    Method::POST,
+                    &verify_path,
+                    json_headers(Some(bearer(v["access_token"].as_str()?).ok()?)),
+                    phone.clone(),
+                )
+                .ok()?;
+                Some(t.request())
+            });
+            Arc::new(Sequence {
+                steps: vec![(first, Some(OPERATOR_TOKEN)), (grant, Some(TOKEN_OK)), (verify, Some(VERIFIED))],
+            })
+        }
+        Scenario::NumberVerificationCiba => {
             let c = target
                 .camara
                 .as_ref()

@@ -89,6 +89,10 @@ pub struct CamaraTarget {
     pub bc_authorize_path: String,
     pub sim_swap_check_path: String,
     pub nv_verify_path: String,
+    /// A JWT bearer client (ES256) allowed `number-verification:verify`
+    /// under `purpose`, for `number-verification`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_bearer_client: Option<KeyClient>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -193,6 +197,14 @@ pub fn from_sandbox(sandbox: &Path) -> anyhow::Result<Target> {
             bc_authorize_path: "/bc-authorize".into(),
             sim_swap_check_path: "/sim-swap/v2/check".into(),
             nv_verify_path: "/number-verification/v2/verify".into(),
+            jwt_bearer_client: find("demo-jwt-bearer").ok().and_then(|c| {
+                Some(KeyClient {
+                    client_id: c["client_id"].as_str()?.to_owned(),
+                    private_key_file: PathBuf::from(c["private_key_file"].as_str()?),
+                    kid: c["kid"].as_str()?.to_owned(),
+                    alg: c["alg"].as_str()?.to_owned(),
+                })
+            }),
         }),
         _ => None,
     };

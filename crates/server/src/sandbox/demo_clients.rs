@@ -26,6 +26,8 @@ pub(super) struct DemoSpec {
 const CC: &[GrantType] = &[GrantType::ClientCredentials];
 const CIBA: &[GrantType] = &[GrantType::Ciba, GrantType::RefreshToken];
 const CODE: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+const CODE_ONLY: &[GrantType] = &[GrantType::AuthorizationCode];
+const JWT_BEARER: &[GrantType] = &[GrantType::JwtBearer];
 const CIBA_AND_CODE: &[GrantType] = &[GrantType::Ciba, GrantType::AuthorizationCode, GrantType::RefreshToken];
 /// Seeds 001 and 003: the phone number by line authentication, an ID token
 /// and refresh tokens.
@@ -125,6 +127,30 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         purposes: CAMARA_PURPOSES,
         redirect_uris: &["http://127.0.0.1:9000/callback"],
         purpose: "CAMARA profile: CIBA with private_key_jwt and signed authentication requests; the authorization code flow with network-based authentication",
+    },
+    DemoSpec {
+        id: "demo-jwt-bearer",
+        name: "JWT bearer demo (CAMARA profile)",
+        method: AuthMethod::PrivateKeyJwt,
+        key_alg: Some(SigningAlg::ES256),
+        scopes: CAMARA_SCOPES,
+        ttl: None,
+        grants: JWT_BEARER,
+        purposes: CAMARA_PURPOSES,
+        redirect_uris: &[],
+        purpose: "CAMARA profile: the JWT bearer grant at /token (ES256 assertion, sub tel: or operatortoken:), the assertion its only credentials",
+    },
+    DemoSpec {
+        id: "demo-vonage",
+        name: "Network Enablement demo (seed 002)",
+        method: AuthMethod::AppJwt,
+        key_alg: Some(SigningAlg::RS256),
+        scopes: CAMARA_SCOPES,
+        ttl: None,
+        grants: CODE_ONLY,
+        purposes: CAMARA_PURPOSES,
+        redirect_uris: &["http://127.0.0.1:9002/callback"],
+        purpose: "seed 002: Network Enablement at /v0.1/network-enablement, the flow at /oauth2/auth, the code exchange at /oauth2/token, with one RS256 application JWT",
     },
     DemoSpec {
         id: "demo-telenor",
