@@ -275,7 +275,7 @@ async fn mixed_or_duplicated_credentials_are_invalid_request() {
         .send()
         .await
         .unwrap();
-    assert!(resp.status() == 400 || resp.status() == 401);
+    assert_eq!(error_of(resp).await.1, "invalid_request", "two Authorization headers");
 }
 
 /// SECURITY.md 24: wrong secret → 401 with WWW-Authenticate, the same

@@ -26,6 +26,7 @@ mod everywhere;
 mod flows;
 mod helpers;
 mod jwt_bearer;
+mod negatives;
 mod network;
 mod network_enablement;
 mod ops;

@@ -19,15 +19,18 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> I
     }
     let mut addr = peer_ip;
     // Several X-Forwarded-For headers are one comma-separated list in order.
-    let hops: Vec<IpAddr> = headers
+    // Read from the right, as far as trusted proxies vouch for it: a hop
+    // that cannot be read ends the walk at the proxy that wrote it, since
+    // whatever lies to its left was written by nobody we trust.
+    let hops: Vec<Option<IpAddr>> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|h| h.trim().parse::<IpAddr>().ok())
-        .map(canonical)
+        .map(|v| v.to_str().ok())
+        .flat_map(|v| v.unwrap_or("?").split(','))
+        .map(|h| xff_hop(h).map(|(ip, _)| ip))
         .collect();
     for hop in hops.into_iter().rev() {
+        let Some(hop) = hop else { break };
         addr = hop;
         if !trusted.contains(&hop) {
             break;
@@ -57,7 +60,7 @@ pub fn line_endpoint(
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .map(|h| h.trim().parse::<IpAddr>().ok().map(|ip| (canonical(ip), None)))
+            .map(xff_hop)
             .collect()
     } else {
         forwarded
@@ -83,6 +86,13 @@ pub fn line_endpoint(
     // Only trusted proxies on the way (or no header at all): the proxy itself
     // is the caller, and a proxy is nobody's line.
     found.filter(|(ip, _)| !trusted.contains(ip))
+}
+
+/// An `X-Forwarded-For` hop: an address, or an address and port as some
+/// proxies write it (`192.0.2.43:4711`, `[2001:db8::17]:4711`).
+fn xff_hop(h: &str) -> Option<(IpAddr, Option<u16>)> {
+    let h = h.trim();
+    h.parse::<IpAddr>().ok().map(|ip| (canonical(ip), None)).or_else(|| forwarded_node(h))
 }
 
 /// An RFC 7239 §6 node: `192.0.2.43`, `192.0.2.43:4711`,
@@ -128,6 +138,19 @@ mod tests {
         assert_eq!(client_ip(proxy, &h, &trusted), "80.90.34.2".parse::<IpAddr>().unwrap());
         assert_eq!(client_ip(other, &h, &trusted), "10.0.0.2".parse::<IpAddr>().unwrap());
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), "10.0.0.1".parse::<IpAddr>().unwrap());
+        // A hop that cannot be read stops the walk at the proxy that wrote
+        // it; ip:port hops are their address.
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "80.90.34.2, garbage".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &trusted), "10.0.0.1".parse::<IpAddr>().unwrap());
+        for (hop, want) in [
+            ("80.90.34.2:4711", "80.90.34.2"),
+            ("[2001:db8::17]:4711", "2001:db8::17"),
+            ("2001:db8::17", "2001:db8::17"),
+        ] {
+            h.insert("x-forwarded-for", hop.parse().unwrap());
+            assert_eq!(client_ip(proxy, &h, &trusted), want.parse::<IpAddr>().unwrap(), "{hop}");
+        }
     }
 
     #[test]
