@@ -4,6 +4,7 @@
 //! says its Given/When/Then, and mints the tokens it needs through real
 //! flows against the running sandbox (`runner`).
 
+mod coverage;
 mod number_verification;
 mod openapi;
 pub mod runner;
