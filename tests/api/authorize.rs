@@ -1023,3 +1023,27 @@ async fn any_node_serves_any_step_of_a_flow() {
     assert_eq!(s, 200);
     assert_eq!(claims(tok["id_token"].as_str().unwrap())["amr"], json!(["otp", "sms"]));
 }
+
+#[tokio::test]
+async fn the_pages_forms_may_end_at_the_client() {
+    // Browsers apply form-action to the redirect after a form's POST: the
+    // pages of a request name its client's origin, or Allow and Deny
+    // cannot take the person back (Chromium refuses the navigation).
+    let app = code_app().await;
+    let c = oidc_client(&app, "client_secret_basic", json!({})).await;
+    let mut phone = Browser::new(&app, Some(5));
+    let mut p = params(&c, "openid phone");
+    // A loopback redirect URI on another port (RFC 8252 §7.3): that port.
+    let other = "http://127.0.0.1:9444/callback";
+    p.retain(|(k, _)| *k != "redirect_uri");
+    p.push(("redirect_uri", other));
+    let page = phone.authorize("/authorize", &p).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:9444;"), "{csp}");
+    // An error page (unknown client) has no client to go back to.
+    let r = phone.authorize("/authorize", &[("client_id", "nobody"), ("state", "s")]).await;
+    assert_eq!(r.status, 400);
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("form-action 'self';"), "{csp}");
+}

@@ -45,7 +45,7 @@ pub mod session;
 pub mod site;
 
 pub use form::Form;
-pub use headers::site_router;
+pub use headers::{FormTarget, site_router};
 pub use layout::{Display, Lang, Layout, PageError, PageResult, render, see_other};
 pub use session::{CSRF_FIELD, CsrfNonce, CsrfRefusal, Session, refuse_cross_site, with_cookie};
 pub use site::{Frame, PageSite, SameSite};

@@ -257,6 +257,13 @@ impl Flow<'_> {
         crate::pages::with_cookie(resp, self.cookie.clone())
     }
 
+    /// A page of this request: its forms end, through a redirect, at the
+    /// client's redirect URI, which the page's CSP must allow.
+    pub fn finish_page(&self, req: &PendingAuthorization, mut resp: Response) -> Response {
+        resp.extensions_mut().insert(crate::pages::FormTarget(req.redirect_uri.clone()));
+        self.finish(resp)
+    }
+
     /// Back to the client with an error; the request is over.
     pub async fn fail(&self, req: &PendingAuthorization, error: OAuthError) -> Result<Response, PageError> {
         self.forget(req).await?;

@@ -91,7 +91,7 @@ pub async fn login_page(
         request: handle,
         number: req.login_hint.clone().unwrap_or_default(),
     };
-    Ok(flow.finish(render(status, &page)))
+    Ok(flow.finish_page(req, render(status, &page)))
 }
 
 #[derive(Template)]
@@ -120,7 +120,7 @@ pub async fn wait_page(flow: &mut Flow<'_>, req: &mut PendingAuthorization) -> R
         csrf: csrf(flow, &handle, "login"),
         request: handle,
     };
-    Ok(flow.finish(render(StatusCode::OK, &page)))
+    Ok(flow.finish_page(req, render(StatusCode::OK, &page)))
 }
 
 #[derive(Template)]
@@ -153,7 +153,7 @@ pub async fn code_page(
         request: handle,
     };
     let status = if attempts_left.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    Ok(flow.finish(render(status, &page)))
+    Ok(flow.finish_page(req, render(status, &page)))
 }
 
 #[derive(Template)]
@@ -185,7 +185,7 @@ pub async fn confirm_page(
         csrf: csrf(flow, &handle, "confirm"),
         request: handle,
     };
-    Ok(flow.finish(render(StatusCode::OK, &page)))
+    Ok(flow.finish_page(req, render(StatusCode::OK, &page)))
 }
 
 struct ScopeView {
@@ -227,7 +227,7 @@ pub async fn consent_page(
         asked: req.consent_scopes.iter().map(view).collect(),
         also: req.scopes.iter().filter(|s| !req.consent_scopes.contains(s)).map(view).collect(),
     };
-    Ok(flow.finish(render(StatusCode::OK, &page)))
+    Ok(flow.finish_page(req, render(StatusCode::OK, &page)))
 }
 
 // ---------------------------------------------------------------- handlers
