@@ -21,6 +21,7 @@ mod client_auth;
 mod client_credentials;
 mod connections;
 mod contracts;
+mod cors;
 mod discovery;
 mod everywhere;
 mod flows;

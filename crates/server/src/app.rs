@@ -55,6 +55,7 @@ pub async fn build_state_with_clock(
         keys: ArcSwap::from_pointee(ring),
         revocations: RwLock::new(RevocationSet::default()),
         clients: ClientCache::new(Duration::from_secs(ca.client_cache_secs)),
+        cors_origins: crate::infra::cors::OriginCache::new(Duration::from_secs(ca.client_cache_secs)),
         legal_bases: crate::infra::legal_bases::LegalBasesCache::new(Duration::from_secs(
             ca.client_cache_secs,
         )),
@@ -173,6 +174,7 @@ pub fn router(app: AppState) -> Router {
     }
     let limits = &app.config.server;
     r.fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), crate::infra::cors::cors))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -70,6 +70,24 @@ pub const SEED_002_AUTHORIZE: &str = "/oauth2/auth";
 /// it `/openidconnect/v1/userinfo`.
 pub const USERINFO: Endpoint = Endpoint { path: "/userinfo", aliases: &["/openidconnect/v1/userinfo"] };
 
+/// Where a browser app may call netauth itself, from the origins its client
+/// registered (CORS, `infra::cors`), with the methods each path serves: the
+/// token endpoint, UserInfo, and the CAMARA resource APIs.
+pub const CORS: &[(Endpoint, &str)] = &[
+    (TOKEN, "POST"),
+    (G2P_TOKEN, "POST"),
+    (USERINFO, "GET, POST"),
+    (NUMBER_VERIFICATION_VERIFY, "POST"),
+    (NUMBER_VERIFICATION_DEVICE_PHONE_NUMBER, "GET"),
+    (SIM_SWAP_CHECK, "POST"),
+    (SIM_SWAP_RETRIEVE_DATE, "POST"),
+];
+
+/// The methods of `path` if it is a CORS path.
+pub fn cors_methods(path: &str) -> Option<&'static str> {
+    CORS.iter().find(|(e, _)| e.paths().any(|p| p == path)).map(|(_, m)| *m)
+}
+
 pub const INTROSPECT: Endpoint = Endpoint { path: "/introspect", aliases: &[] };
 pub const REVOKE: Endpoint = Endpoint { path: "/revoke", aliases: &[] };
 

@@ -36,6 +36,9 @@ impl FromRequestParts<AppState> for Bearer {
             .ok_or_else(CamaraError::unauthenticated)?;
         let claims = open_access_token(&app.key_ring(), token, app.now())
             .map_err(|_| CamaraError::unauthenticated())?;
+        // The token is authentic (sealed by netauth for this client): CORS
+        // may show its client's own origins the answer, a refusal included.
+        crate::infra::cors::CorsClient::note(&parts.extensions, &claims.client_id);
         if app.is_revoked(&claims) {
             return Err(CamaraError::unauthenticated().into());
         }

@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod conn;
+pub mod cors;
 pub mod jti_writer;
 pub mod jwks_cache;
 pub mod keys;

@@ -27,6 +27,8 @@ pub struct App {
     pub keys: ArcSwap<KeyRing>,
     pub revocations: RwLock<RevocationSet>,
     pub clients: ClientCache,
+    /// The origins active clients registered, for CORS preflights.
+    pub cors_origins: crate::infra::cors::OriginCache,
     /// The legal-basis rules the request policy reads (see `infra::legal_bases`).
     pub legal_bases: crate::infra::legal_bases::LegalBasesCache,
     pub jwks: crate::infra::jwks_cache::JwksCache,
@@ -197,7 +199,10 @@ impl App {
     /// What a log entry means for this node's caches.
     fn apply_change_notice(&self, seq: i64, kind: RevocationKind, value: &str) {
         match kind {
-            RevocationKind::Client => self.clients.evict(value),
+            RevocationKind::Client => {
+                self.clients.evict(value);
+                self.cors_origins.invalidate();
+            }
             RevocationKind::LegalBases => self.legal_bases.notice(seq),
             RevocationKind::Token | RevocationKind::Grant | RevocationKind::Subject => {}
         }

@@ -96,6 +96,9 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
         use axum::extract::{ConnectInfo, OriginalUri};
         let (parts, body) = req.into_parts();
         let note = parts.extensions.get::<crate::infra::request_log::Note>().cloned().unwrap_or_default();
+        // Set once the client is authenticated, so that CORS answers only
+        // its own registered origins (`infra::cors`).
+        let cors = parts.extensions.get::<crate::infra::cors::CorsClient>().cloned();
         let peer = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -135,6 +138,9 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
             }
         };
         note.client(&auth.client.client_id);
+        if let Some(slot) = &cors {
+            slot.set(&auth.client.client_id);
+        }
         Ok(Self {
             form,
             client: auth.client,

@@ -21,21 +21,27 @@
 
 use crate::errors::{BearerReply, no_store};
 use crate::infra::api_limits::Refusal;
+use crate::infra::cors::CorsClient;
 use crate::infra::state::AppState;
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use netauth_domain::revocation::RevocationKind;
 use netauth_domain::token::{AccessClaims, TokenError, open_access_token};
 use netauth_proto::Form;
 use serde_json::json;
 
-pub async fn userinfo_get(State(app): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn userinfo_get(
+    State(app): State<AppState>,
+    cors: Option<Extension<CorsClient>>,
+    headers: HeaderMap,
+) -> Response {
+    let cors = cors.map(|Extension(c)| c);
     match header_token(&headers) {
-        Ok(Some(token)) => answer(&app, &token).await,
+        Ok(Some(token)) => answer(&app, cors.as_ref(), &token).await,
         Ok(None) => BearerReply::missing().into_response(),
         Err(e) => e.into_response(),
     }
@@ -43,6 +49,7 @@ pub async fn userinfo_get(State(app): State<AppState>, headers: HeaderMap) -> Re
 
 pub async fn userinfo_post(
     State(app): State<AppState>,
+    cors: Option<Extension<CorsClient>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -62,7 +69,7 @@ pub async fn userinfo_post(
             BearerReply::invalid_request("the access token was sent in more than one way (RFC 6750 §2)")
                 .into_response()
         }
-        (Some(t), None) | (None, Some(t)) => answer(&app, &t).await,
+        (Some(t), None) | (None, Some(t)) => answer(&app, cors.map(|Extension(c)| c).as_ref(), &t).await,
         (None, None) => BearerReply::missing().into_response(),
     }
 }
@@ -101,8 +108,8 @@ fn body_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, Bearer
     Ok(form.get("access_token").map(str::to_owned))
 }
 
-async fn answer(app: &AppState, token: &str) -> Response {
-    match claims_for(app, token).await {
+async fn answer(app: &AppState, cors: Option<&CorsClient>, token: &str) -> Response {
+    match claims_for(app, cors, token).await {
         Ok(body) => {
             let mut r = Json(body).into_response();
             no_store(&mut r);
@@ -113,13 +120,22 @@ async fn answer(app: &AppState, token: &str) -> Response {
 }
 
 /// The live token's claims, or why not (see the module's diagram).
-async fn check_token(app: &AppState, token: &str) -> Result<AccessClaims, BearerReply> {
+async fn check_token(
+    app: &AppState,
+    cors: Option<&CorsClient>,
+    token: &str,
+) -> Result<AccessClaims, BearerReply> {
     let claims = open_access_token(&app.key_ring(), token, app.now()).map_err(|e| match e {
         TokenError::Expired => BearerReply::invalid_token("the access token has expired"),
         TokenError::Malformed | TokenError::UnknownKey | TokenError::Tampered => {
             BearerReply::invalid_token("access token not found")
         }
     })?;
+    // Authentic (sealed by netauth for this client): CORS may show the
+    // client's own origins the answer, a refusal included.
+    if let Some(slot) = cors {
+        slot.set(&claims.client_id);
+    }
     match app.revoked_by(&claims) {
         None => Ok(claims),
         // Seed 003: "The end-user removed the authorizations for your client application".
@@ -135,8 +151,12 @@ async fn check_token(app: &AppState, token: &str) -> Result<AccessClaims, Bearer
     }
 }
 
-async fn claims_for(app: &AppState, token: &str) -> Result<serde_json::Value, BearerReply> {
-    let claims = check_token(app, token).await?;
+async fn claims_for(
+    app: &AppState,
+    cors: Option<&CorsClient>,
+    token: &str,
+) -> Result<serde_json::Value, BearerReply> {
+    let claims = check_token(app, cors, token).await?;
     match app.api_limits.admit(&claims.client_id, app.now_ms()) {
         Ok(()) => {}
         Err(Refusal::Rate { retry_after }) => {
