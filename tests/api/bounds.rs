@@ -87,3 +87,43 @@ async fn the_revocation_bound_holds_across_nodes() {
     let v: Value = peer.introspect(&c, &tokens[2]).await;
     assert_eq!(v["active"], true);
 }
+
+/// SECURITY.md 30: one client's unanswered requests take at most
+/// `ciba.max_pending_prompts_per_client` of a subscriber's places; other
+/// clients still reach the subscriber, up to `ciba.max_pending_prompts`.
+#[tokio::test]
+async fn one_client_cannot_take_a_subscribers_whole_prompt_quota() {
+    use crate::ciba::{bc, bc_ok, ciba_app, ciba_client};
+    let app = ciba_app(|c| {
+        c.ciba.max_pending_prompts = 5;
+        c.ciba.max_pending_prompts_per_client = 2;
+    })
+    .await;
+    let form = [("login_hint", "tel:+34666666666"), ("scope", "dpv:FraudPreventionAndDetection sim-swap")];
+    let noisy = ciba_client(&app, "client_secret_basic", json!({})).await;
+    bc_ok(&app, &noisy, &form).await;
+    bc_ok(&app, &noisy, &form).await;
+    let (s, e, body) = error_of(bc(&app, &noisy, &form).await).await;
+    assert_eq!((s, e.as_str()), (403, "access_denied"), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("waiting"), "{body}");
+    // Others still get through, until the subscriber's own bound.
+    for _ in 0..3 {
+        let other = ciba_client(&app, "client_secret_basic", json!({})).await;
+        bc_ok(&app, &other, &form).await;
+    }
+    let last = ciba_client(&app, "client_secret_basic", json!({})).await;
+    assert_eq!(error_of(bc(&app, &last, &form).await).await.0, 403, "five in all");
+    // The limit resets when prompts expire.
+    app.clock.advance_secs(121);
+    bc_ok(&app, &noisy, &form).await;
+}
+
+#[tokio::test]
+async fn a_per_client_prompt_bound_above_the_subscribers_is_refused_at_start() {
+    let file = std::env::temp_dir().join(format!("netauth-bounds-{}.toml", random_name()));
+    std::fs::write(&file, "[ciba]\nmax_pending_prompts = 5\nmax_pending_prompts_per_client = 6\n").unwrap();
+    let loaded = netauth_server::infra::config::Config::load(Some(file.as_path()), std::iter::empty());
+    let _ = std::fs::remove_file(&file);
+    let err = loaded.unwrap_err().to_string();
+    assert!(err.contains("ciba.max_pending_prompts_per_client"), "{err}");
+}

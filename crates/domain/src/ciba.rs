@@ -123,6 +123,22 @@ impl CibaRequest {
     }
 }
 
+/// How many unexpired pending prompts one subscriber may have at once, and
+/// how many of those may come from one client (SECURITY.md 30: one client
+/// cannot take a subscriber's whole quota from the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromptBounds {
+    pub per_subscriber: u32,
+    pub per_client: u32,
+}
+
+impl PromptBounds {
+    /// One bound for both: a single client may use the whole quota.
+    pub const fn per_subscriber(n: u32) -> Self {
+        Self { per_subscriber: n, per_client: n }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PromptStatus {

@@ -13,7 +13,7 @@ use crate::{
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
 use netauth_domain::authorize::{AuthorizationCode, LoginSession, PendingAuthorization};
-use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, RefreshTokenRecord};
+use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, PromptBounds, RefreshTokenRecord};
 use netauth_domain::client::Client;
 use netauth_domain::consent::{Consent, LegalBasisRule};
 use netauth_domain::enablement::Enablement;
@@ -156,12 +156,12 @@ counted! {
         fn list_consents(subscriber_id: &str) -> Vec<Consent>;
     }
     CibaStore {
-        fn insert_ciba_request(r: &CibaRequest, prompt: Option<&Prompt>, max_pending: u32, now: UnixTime) -> bool;
+        fn insert_ciba_request(r: &CibaRequest, prompt: Option<&Prompt>, bounds: PromptBounds, now: UnixTime) -> bool;
         fn get_ciba_request(id_hash: &str) -> Option<CibaRequest>;
         fn record_ciba_poll(id_hash: &str, seen: Option<UnixTime>, now: UnixTime, interval: i64) -> bool;
         fn decide_ciba_request(id_hash: &str, status: CibaStatus) -> Option<CibaRequest>;
         fn consume_ciba_request(id_hash: &str) -> Option<CibaRequest>;
-        fn insert_prompt(p: &Prompt, max_pending: u32, now: UnixTime) -> bool;
+        fn insert_prompt(p: &Prompt, bounds: PromptBounds, now: UnixTime) -> bool;
         fn get_prompt(id: &str) -> Option<Prompt>;
         fn list_prompts(subscriber_id: &str, now: UnixTime) -> Vec<Prompt>;
         fn answer_prompt(id: &str, subscriber_id: &str, approve: bool, now: UnixTime) -> Option<Prompt>;

@@ -18,7 +18,9 @@
 )]
 
 use netauth_domain::authorize::{Authentication, AuthorizationCode, LoginSession, PendingAuthorization};
-use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode, Prompt, PromptStatus, RefreshTokenRecord};
+use netauth_domain::ciba::{
+    CibaRequest, CibaStatus, DeliveryMode, Prompt, PromptBounds, PromptStatus, RefreshTokenRecord,
+};
 use netauth_domain::client::{AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg};
 use netauth_domain::consent::{Consent, ConsentCapture, ConsentStatus, LegalBasis, LegalBasisRule};
 use netauth_domain::crypto::random_bytes;
@@ -220,6 +222,7 @@ suite!(
     login_sessions_and_pending_authorizations,
     concurrent_pending_updates_apply_once,
     insert_prompt_respects_max_pending,
+    prompts_are_bounded_per_client,
     purge_expired_covers_codes_and_logins,
 );
 
@@ -1122,8 +1125,11 @@ mod cases {
             ..ciba_request("req-1", "sub")
         };
         let p = prompt_for("prompt-1", &r, NOW);
-        assert!(s.insert_ciba_request(&r, Some(&p), 5, NOW).await.unwrap());
-        assert!(matches!(s.insert_ciba_request(&r, None, 5, NOW).await, Err(StoreError::Conflict)));
+        assert!(s.insert_ciba_request(&r, Some(&p), PromptBounds::per_subscriber(5), NOW).await.unwrap());
+        assert!(matches!(
+            s.insert_ciba_request(&r, None, PromptBounds::per_subscriber(5), NOW).await,
+            Err(StoreError::Conflict)
+        ));
         assert_eq!(s.get_ciba_request("req-1").await.unwrap(), Some(r.clone()));
         assert_eq!(s.get_prompt("prompt-1").await.unwrap(), Some(p));
         assert_eq!(s.get_ciba_request("nothing").await.unwrap(), None);
@@ -1151,7 +1157,7 @@ mod cases {
 
         // Denied: never consumable.
         let d = ciba_request("req-2", "sub");
-        assert!(s.insert_ciba_request(&d, None, 5, NOW).await.unwrap());
+        assert!(s.insert_ciba_request(&d, None, PromptBounds::per_subscriber(5), NOW).await.unwrap());
         let denied = s.decide_ciba_request("req-2", CibaStatus::Denied).await.unwrap();
         assert_eq!(denied.map(|r| r.status), Some(CibaStatus::Denied));
         assert_eq!(s.consume_ciba_request("req-2").await.unwrap(), None);
@@ -1161,7 +1167,11 @@ mod cases {
 
     pub async fn concurrent_consume_ciba_request_exactly_once(ctx: Ctx) {
         let s = ctx.store;
-        assert!(s.insert_ciba_request(&ciba_request("req", "sub"), None, 5, NOW).await.unwrap());
+        assert!(
+            s.insert_ciba_request(&ciba_request("req", "sub"), None, PromptBounds::per_subscriber(5), NOW)
+                .await
+                .unwrap()
+        );
         assert!(s.decide_ciba_request("req", CibaStatus::Approved).await.unwrap().is_some());
         let mut tasks = JoinSet::new();
         for _ in 0..20 {
@@ -1176,7 +1186,11 @@ mod cases {
 
     pub async fn concurrent_decide_ciba_request_exactly_once(ctx: Ctx) {
         let s = ctx.store;
-        assert!(s.insert_ciba_request(&ciba_request("req", "sub"), None, 5, NOW).await.unwrap());
+        assert!(
+            s.insert_ciba_request(&ciba_request("req", "sub"), None, PromptBounds::per_subscriber(5), NOW)
+                .await
+                .unwrap()
+        );
         let mut tasks = JoinSet::new();
         for i in 0..20 {
             let s = s.clone();
@@ -1191,7 +1205,7 @@ mod cases {
     pub async fn record_ciba_poll_applies_once_per_seen(ctx: Ctx) {
         let s = ctx.store;
         let r = ciba_request("req", "sub");
-        assert!(s.insert_ciba_request(&r, None, 5, NOW).await.unwrap());
+        assert!(s.insert_ciba_request(&r, None, PromptBounds::per_subscriber(5), NOW).await.unwrap());
 
         assert!(s.record_ciba_poll("req", None, NOW + 5, 5).await.unwrap(), "first poll");
         let got = s.get_ciba_request("req").await.unwrap().unwrap();
@@ -1219,7 +1233,11 @@ mod cases {
 
     pub async fn concurrent_record_ciba_poll_exactly_once(ctx: Ctx) {
         let s = ctx.store;
-        assert!(s.insert_ciba_request(&ciba_request("req", "sub"), None, 5, NOW).await.unwrap());
+        assert!(
+            s.insert_ciba_request(&ciba_request("req", "sub"), None, PromptBounds::per_subscriber(5), NOW)
+                .await
+                .unwrap()
+        );
         for (round, seen) in [(1, None), (2, Some(NOW + 1))] {
             let mut tasks = JoinSet::new();
             for i in 0..20 {
@@ -1241,32 +1259,95 @@ mod cases {
         for i in 0..3 {
             let r = ciba_request(&format!("req-{i}"), "sub");
             assert!(
-                s.insert_ciba_request(&r, Some(&prompt_for(&format!("p-{i}"), &r, NOW)), 3, NOW)
-                    .await
-                    .unwrap()
+                s.insert_ciba_request(
+                    &r,
+                    Some(&prompt_for(&format!("p-{i}"), &r, NOW)),
+                    PromptBounds::per_subscriber(3),
+                    NOW
+                )
+                .await
+                .unwrap()
             );
         }
         // At the bound: refused, and nothing written.
         let r = ciba_request("req-x", "sub");
-        assert!(!s.insert_ciba_request(&r, Some(&prompt_for("p-x", &r, NOW)), 3, NOW).await.unwrap());
-        assert!(!s.insert_ciba_request(&r, None, 3, NOW).await.unwrap(), "with or without a prompt");
+        assert!(
+            !s.insert_ciba_request(
+                &r,
+                Some(&prompt_for("p-x", &r, NOW)),
+                PromptBounds::per_subscriber(3),
+                NOW
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !s.insert_ciba_request(&r, None, PromptBounds::per_subscriber(3), NOW).await.unwrap(),
+            "with or without a prompt"
+        );
         assert_eq!(s.get_ciba_request("req-x").await.unwrap(), None);
         assert_eq!(s.get_prompt("p-x").await.unwrap(), None);
-        assert!(s.insert_ciba_request(&r, None, 4, NOW).await.unwrap(), "a higher bound");
+        assert!(
+            s.insert_ciba_request(&r, None, PromptBounds::per_subscriber(4), NOW).await.unwrap(),
+            "a higher bound"
+        );
         // Other subscribers have their own count.
         let other = ciba_request("req-o", "other");
-        assert!(s.insert_ciba_request(&other, Some(&prompt_for("p-o", &other, NOW)), 3, NOW).await.unwrap());
-        assert!(!s.insert_ciba_request(&ciba_request("zero", "other2"), None, 0, NOW).await.unwrap());
+        assert!(
+            s.insert_ciba_request(
+                &other,
+                Some(&prompt_for("p-o", &other, NOW)),
+                PromptBounds::per_subscriber(3),
+                NOW
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !s.insert_ciba_request(
+                &ciba_request("zero", "other2"),
+                None,
+                PromptBounds::per_subscriber(0),
+                NOW
+            )
+            .await
+            .unwrap()
+        );
 
         // Answered prompts no longer count.
         assert!(s.answer_prompt("p-0", "sub", true, NOW).await.unwrap().is_some());
         let r = ciba_request("req-3", "sub");
-        assert!(s.insert_ciba_request(&r, Some(&prompt_for("p-3", &r, NOW + 1)), 3, NOW + 1).await.unwrap());
-        assert!(!s.insert_ciba_request(&ciba_request("req-y", "sub"), None, 3, NOW + 1).await.unwrap());
+        assert!(
+            s.insert_ciba_request(
+                &r,
+                Some(&prompt_for("p-3", &r, NOW + 1)),
+                PromptBounds::per_subscriber(3),
+                NOW + 1
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !s.insert_ciba_request(
+                &ciba_request("req-y", "sub"),
+                None,
+                PromptBounds::per_subscriber(3),
+                NOW + 1
+            )
+            .await
+            .unwrap()
+        );
         // Nor do expired ones (p-1, p-2 expire at NOW + 120).
         let r = ciba_request("req-4", "sub");
         assert!(
-            s.insert_ciba_request(&r, Some(&prompt_for("p-4", &r, NOW + 120)), 3, NOW + 120).await.unwrap()
+            s.insert_ciba_request(
+                &r,
+                Some(&prompt_for("p-4", &r, NOW + 120)),
+                PromptBounds::per_subscriber(3),
+                NOW + 120
+            )
+            .await
+            .unwrap()
         );
         assert_eq!(prompt_ids(&s.list_prompts("sub", NOW + 120).await.unwrap()), ["p-4", "p-3"]);
     }
@@ -1279,7 +1360,7 @@ mod cases {
             tasks.spawn(async move {
                 let r = ciba_request(&format!("req-{i:02}"), "sub");
                 let p = prompt_for(&format!("p-{i:02}"), &r, NOW);
-                s.insert_ciba_request(&r, Some(&p), 5, NOW).await.unwrap()
+                s.insert_ciba_request(&r, Some(&p), PromptBounds::per_subscriber(5), NOW).await.unwrap()
             });
         }
         let accepted = tasks.join_all().await.into_iter().filter(|ok| *ok).count();
@@ -1302,7 +1383,7 @@ mod cases {
         {
             let r = ciba_request(&format!("req-{i}"), sub);
             let p = prompt_for(&format!("p-{i}"), &r, at);
-            assert!(s.insert_ciba_request(&r, Some(&p), 10, at).await.unwrap());
+            assert!(s.insert_ciba_request(&r, Some(&p), PromptBounds::per_subscriber(10), at).await.unwrap());
             ps.push(p);
         }
         // Pending and unexpired (p-4 expired at NOW - 80), newest first.
@@ -1438,8 +1519,12 @@ mod cases {
         let kept = CibaRequest { expires_at: at + 1, ..kept };
         let p_gone = Prompt { expires_at: at, ..prompt_for("p-gone", &gone, NOW) };
         let p_kept = Prompt { expires_at: at + 1, ..prompt_for("p-kept", &kept, NOW) };
-        assert!(s.insert_ciba_request(&gone, Some(&p_gone), 5, NOW).await.unwrap());
-        assert!(s.insert_ciba_request(&kept, Some(&p_kept), 5, NOW).await.unwrap());
+        assert!(
+            s.insert_ciba_request(&gone, Some(&p_gone), PromptBounds::per_subscriber(5), NOW).await.unwrap()
+        );
+        assert!(
+            s.insert_ciba_request(&kept, Some(&p_kept), PromptBounds::per_subscriber(5), NOW).await.unwrap()
+        );
         // Refresh tokens, rotated or not, and operator tokens.
         for (h, exp) in [("rt-gone", at - 1), ("rt-gone-2", at), ("rt-kept", at + 1)] {
             s.insert_refresh_token(&RefreshTokenRecord { expires_at: exp, ..refresh(h, "fam", "c", "sub") })
@@ -1603,14 +1688,74 @@ mod cases {
             code: Some("123456".into()),
             ..prompt_for(id, &r, NOW)
         };
-        assert!(s.insert_prompt(&login("p1", PromptStatus::Pending), 2, NOW).await.unwrap());
-        assert!(s.insert_prompt(&login("p2", PromptStatus::Pending), 2, NOW).await.unwrap());
-        assert!(!s.insert_prompt(&login("p3", PromptStatus::Pending), 2, NOW).await.unwrap(), "at the bound");
+        assert!(
+            s.insert_prompt(&login("p1", PromptStatus::Pending), PromptBounds::per_subscriber(2), NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.insert_prompt(&login("p2", PromptStatus::Pending), PromptBounds::per_subscriber(2), NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.insert_prompt(&login("p3", PromptStatus::Pending), PromptBounds::per_subscriber(2), NOW)
+                .await
+                .unwrap(),
+            "at the bound"
+        );
         assert_eq!(s.get_prompt("p3").await.unwrap(), None, "nothing written");
-        assert!(!s.insert_prompt(&login("p4", PromptStatus::Approved), 2, NOW).await.unwrap());
+        assert!(
+            !s.insert_prompt(&login("p4", PromptStatus::Approved), PromptBounds::per_subscriber(2), NOW)
+                .await
+                .unwrap()
+        );
         assert_eq!(s.get_prompt("p1").await.unwrap().unwrap().code.as_deref(), Some("123456"));
         // Expired prompts do not count.
-        assert!(s.insert_prompt(&login("p5", PromptStatus::Pending), 2, NOW + 120).await.unwrap());
+        assert!(
+            s.insert_prompt(&login("p5", PromptStatus::Pending), PromptBounds::per_subscriber(2), NOW + 120)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn prompts_are_bounded_per_client(ctx: Ctx) {
+        let s = ctx.store;
+        let bounds = PromptBounds { per_subscriber: 5, per_client: 2 };
+        let of =
+            |id: &str, client: &str| CibaRequest { client_id: client.to_owned(), ..ciba_request(id, "sub") };
+        for i in 0..2 {
+            let r = of(&format!("a-{i}"), "client-a");
+            assert!(
+                s.insert_ciba_request(&r, Some(&prompt_for(&format!("pa-{i}"), &r, NOW)), bounds, NOW)
+                    .await
+                    .unwrap()
+            );
+        }
+        // client-a is at its bound for this subscriber, with or without a prompt...
+        let r = of("a-x", "client-a");
+        assert!(!s.insert_ciba_request(&r, Some(&prompt_for("pa-x", &r, NOW)), bounds, NOW).await.unwrap());
+        assert!(!s.insert_ciba_request(&r, None, bounds, NOW).await.unwrap());
+        assert_eq!(s.get_ciba_request("a-x").await.unwrap(), None, "nothing written");
+        let login = Prompt { kind: "login_approve".into(), ..prompt_for("pa-login", &r, NOW) };
+        assert!(!s.insert_prompt(&login, bounds, NOW).await.unwrap(), "nor a sign-in prompt");
+        // ...another client is not, up to the subscriber's own bound.
+        for i in 0..3 {
+            let r = of(&format!("b-{i}"), &format!("client-{i}"));
+            assert!(
+                s.insert_ciba_request(&r, Some(&prompt_for(&format!("pb-{i}"), &r, NOW)), bounds, NOW)
+                    .await
+                    .unwrap()
+            );
+        }
+        let r = of("c-x", "client-c");
+        assert!(
+            !s.insert_ciba_request(&r, Some(&prompt_for("pc-x", &r, NOW)), bounds, NOW).await.unwrap(),
+            "5 in all"
+        );
+        // An answer frees one of client-a's places.
+        assert!(s.answer_prompt("pa-0", "sub", false, NOW).await.unwrap().is_some());
+        assert!(s.insert_prompt(&login, bounds, NOW).await.unwrap());
     }
 
     pub async fn purge_expired_covers_codes_and_logins(ctx: Ctx) {

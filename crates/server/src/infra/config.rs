@@ -73,9 +73,21 @@ pub struct CibaConfig {
     /// Pending handset prompts one subscriber may have at once; past that,
     /// new requests for them are refused.
     pub max_pending_prompts: u32,
+    /// Of those, how many one client may have for one subscriber, so that
+    /// one client cannot take the whole quota from the others.
+    pub max_pending_prompts_per_client: u32,
     /// Ping/push notification attempts before giving up (with backoff).
     pub notification_attempts: u32,
     pub notification_timeout_secs: u64,
+}
+
+impl CibaConfig {
+    pub fn prompt_bounds(&self) -> netauth_domain::ciba::PromptBounds {
+        netauth_domain::ciba::PromptBounds {
+            per_subscriber: self.max_pending_prompts,
+            per_client: self.max_pending_prompts_per_client,
+        }
+    }
 }
 
 impl Default for CibaConfig {
@@ -84,6 +96,7 @@ impl Default for CibaConfig {
             auth_req_ttl_secs: 120,
             interval_secs: 2,
             max_pending_prompts: 5,
+            max_pending_prompts_per_client: 2,
             notification_attempts: 4,
             notification_timeout_secs: 5,
         }
@@ -410,6 +423,9 @@ impl Config {
         }
         if self.server.idle_timeout_secs <= self.server.request_timeout_secs {
             return bad("server.idle_timeout_secs", "must exceed server.request_timeout_secs");
+        }
+        if self.ciba.max_pending_prompts_per_client > self.ciba.max_pending_prompts {
+            return bad("ciba.max_pending_prompts_per_client", "must not exceed ciba.max_pending_prompts");
         }
         if self.tokens.max_live_revocations_per_client == 0 {
             return bad("tokens.max_live_revocations_per_client", "must be positive");

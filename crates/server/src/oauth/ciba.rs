@@ -241,13 +241,9 @@ pub async fn bc_authorize_post(
         expires_at: t + ttl,
         code: None,
     });
-    if !app
-        .store
-        .insert_ciba_request(&request, prompt.as_ref(), app.config.ciba.max_pending_prompts, t)
-        .await?
-    {
+    if !app.store.insert_ciba_request(&request, prompt.as_ref(), app.config.ciba.prompt_bounds(), t).await? {
         return Err(OAuthError::access_denied(
-            "the subscriber has too many pending requests; try again later",
+            "too many requests are waiting for this subscriber's answer (from this client, or in all); try again later",
         )
         .into());
     }

@@ -10,18 +10,19 @@
 use crate::Result;
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
-use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt};
+use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, PromptBounds};
 
 #[async_trait]
 pub trait CibaStore: Send + Sync {
     /// Inserts a request and, when given, its handset prompt, in one
     /// transaction. Returns false (and writes nothing) when the subscriber
-    /// already has `max_pending` unexpired pending prompts at `now`.
+    /// already has `bounds.per_subscriber` unexpired pending prompts at
+    /// `now`, or `bounds.per_client` of them for the request's client.
     async fn insert_ciba_request(
         &self,
         r: &CibaRequest,
         prompt: Option<&Prompt>,
-        max_pending: u32,
+        bounds: PromptBounds,
         now: UnixTime,
     ) -> Result<bool>;
     async fn get_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>>;
@@ -44,9 +45,10 @@ pub trait CibaStore: Send + Sync {
     async fn consume_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>>;
 
     /// Inserts a prompt of its own (a sign-in on the handset), unless the
-    /// subscriber already has `max_pending` unexpired pending prompts at
-    /// `now`: then nothing is written and the answer is false.
-    async fn insert_prompt(&self, p: &Prompt, max_pending: u32, now: UnixTime) -> Result<bool>;
+    /// subscriber already has `bounds.per_subscriber` unexpired pending
+    /// prompts at `now`, or `bounds.per_client` for the prompt's client:
+    /// then nothing is written and the answer is false.
+    async fn insert_prompt(&self, p: &Prompt, bounds: PromptBounds, now: UnixTime) -> Result<bool>;
     async fn get_prompt(&self, id: &str) -> Result<Option<Prompt>>;
     /// The subscriber's pending, unexpired prompts, newest first.
     async fn list_prompts(&self, subscriber_id: &str, now: UnixTime) -> Result<Vec<Prompt>>;
@@ -67,8 +69,10 @@ pub(crate) const INSERT_CIBA_REQUEST: &str = "INSERT INTO ciba_requests (id_hash
      status, document, expires_at, last_polled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 pub(crate) const COUNT_PENDING_PROMPTS: &str =
     "SELECT COUNT(*) FROM prompts WHERE subscriber_id = $1 AND status = $2 AND expires_at > $3";
+pub(crate) const COUNT_PENDING_PROMPTS_OF_CLIENT: &str = "SELECT COUNT(*) FROM prompts WHERE subscriber_id = $1 \
+     AND client_id = $2 AND status = $3 AND expires_at > $4";
 pub(crate) const INSERT_PROMPT: &str = "INSERT INTO prompts (id, subscriber_id, reference, status, document, \
-     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     created_at, expires_at, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 pub(crate) const GET_CIBA_REQUEST: &str = "SELECT document FROM ciba_requests WHERE id_hash = $1";
 /// Null-safe `last_polled_at = $2`, spelt so both dialects accept it
 /// (SQLite's `IS` and PostgreSQL's `IS NOT DISTINCT FROM` differ).
@@ -93,7 +97,7 @@ macro_rules! impl_backend {
     ($store:ty, $db:ty) => {
         const _: () = {
             use netauth_domain::UnixTime;
-            use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, PromptStatus};
+            use netauth_domain::ciba::{CibaRequest, CibaStatus, Prompt, PromptBounds, PromptStatus};
             use $crate::Result;
             use $crate::aggregates::ciba::{self as q, CibaStore};
             use $crate::backend::{self, Backend as _, Document as _};
@@ -126,7 +130,7 @@ macro_rules! impl_backend {
                     &self,
                     r: &CibaRequest,
                     prompt: Option<&Prompt>,
-                    max_pending: u32,
+                    bounds: PromptBounds,
                     now: UnixTime,
                 ) -> Result<bool> {
                     let mut tx = self.pool.begin().await?;
@@ -151,7 +155,16 @@ macro_rules! impl_backend {
                         .bind(now)
                         .fetch_one(&mut *tx)
                         .await?;
-                    if pending >= i64::from(max_pending) {
+                    let of_client: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS_OF_CLIENT)
+                        .bind(&r.subscriber_id)
+                        .bind(&r.client_id)
+                        .bind(PromptStatus::Pending.as_str())
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if pending >= i64::from(bounds.per_subscriber)
+                        || of_client >= i64::from(bounds.per_client)
+                    {
                         tx.rollback().await?;
                         return Ok(false);
                     }
@@ -164,6 +177,7 @@ macro_rules! impl_backend {
                             .bind(p.to_doc()?)
                             .bind(p.created_at)
                             .bind(p.expires_at)
+                            .bind(&p.client_id)
                             .execute(&mut *tx)
                             .await?;
                     }
@@ -206,7 +220,12 @@ macro_rules! impl_backend {
                     self.transition_ciba(id_hash, CibaStatus::Approved, CibaStatus::Consumed).await
                 }
 
-                async fn insert_prompt(&self, p: &Prompt, max_pending: u32, now: UnixTime) -> Result<bool> {
+                async fn insert_prompt(
+                    &self,
+                    p: &Prompt,
+                    bounds: PromptBounds,
+                    now: UnixTime,
+                ) -> Result<bool> {
                     let mut tx = self.pool.begin().await?;
                     if let Some(lock) = <$store>::LOCK_PENDING_PROMPTS {
                         sqlx::query(lock).bind(&p.subscriber_id).execute(&mut *tx).await?;
@@ -222,6 +241,7 @@ macro_rules! impl_backend {
                         .bind(p.to_doc()?)
                         .bind(p.created_at)
                         .bind(p.expires_at)
+                        .bind(&p.client_id)
                         .execute(&mut *tx)
                         .await?;
                     let pending: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS)
@@ -230,8 +250,17 @@ macro_rules! impl_backend {
                         .bind(now)
                         .fetch_one(&mut *tx)
                         .await?;
-                    let others = pending - i64::from(p.status == PromptStatus::Pending);
-                    if others >= i64::from(max_pending) {
+                    let of_client: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS_OF_CLIENT)
+                        .bind(&p.subscriber_id)
+                        .bind(&p.client_id)
+                        .bind(PromptStatus::Pending.as_str())
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let this = i64::from(p.status == PromptStatus::Pending);
+                    if pending - this >= i64::from(bounds.per_subscriber)
+                        || of_client - this >= i64::from(bounds.per_client)
+                    {
                         tx.rollback().await?;
                         return Ok(false);
                     }

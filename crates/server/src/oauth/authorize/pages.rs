@@ -385,9 +385,9 @@ pub async fn login_post(
             expires_at: t + ttl,
             code,
         };
-        // Bounded per subscriber (SECURITY.md 30): past the bound nothing
+        // Bounded per subscriber and per (subscriber, client) (SECURITY.md 30): past the bound nothing
         // is sent, and the page still looks the same.
-        if app.store.insert_prompt(&prompt, app.config.ciba.max_pending_prompts, t).await? {
+        if app.store.insert_prompt(&prompt, app.config.ciba.prompt_bounds(), t).await? {
             login.subscriber_id = sub.id.clone();
             if status == PromptStatus::Pending {
                 app.network.notify_handset(&sub, &prompt).await;
