@@ -2,7 +2,8 @@
 //
 // A client we did not write: every request below is built, authenticated and
 // checked by openid-client itself (discovery, client authentication, token
-// response and ID token validation, CIBA polling). Our code only reads the
+// response and ID token validation, CIBA polling, the authorization code
+// flow with PKCE, userinfo). Our code only reads the
 // sandbox's demo credentials and plays the subscriber's handset through the
 // sandbox JSON API.
 //
@@ -17,6 +18,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { webcrypto } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import * as oidc from 'openid-client';
 
 const BASE = process.env.NETAUTH_INTEROP_BASE_URL;
@@ -400,6 +402,178 @@ describe('openid-client against the netauth sandbox', { timeout: 180_000 }, () =
     await expectOAuthError(
       oidc.pollBackchannelAuthenticationGrant(ciba, { auth_req_id: 'no-such-request', expires_in: 60, interval: 1 }, undefined, {
         signal: AbortSignal.timeout(30_000),
+      }),
+      'invalid_grant',
+    );
+  });
+});
+
+// ------------------------------------------------------------ authorization code
+
+// Network-based authentication: in the sandbox, a request from 127.10.0.N is
+// subscriber +346000000NN's phone on the mobile network. openid-client builds
+// the authorization URL and redeems the callback; the "browser" in between is
+// a plain HTTP client whose socket is bound to that address.
+const LINE = 7;
+const LINE_MSISDN = `+3460000000${LINE}`;
+
+/** One HTTP exchange from the subscriber's line: status, headers, body. */
+function fromLine(url, { method = 'GET', body, cookies }) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const headers = {};
+    if (cookies.size) headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (body) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers['content-length'] = Buffer.byteLength(body);
+    }
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, localAddress: `127.10.0.${LINE}` },
+      (res) => {
+        for (const c of res.headers['set-cookie'] ?? []) {
+          const [kv] = c.split(';');
+          const i = kv.indexOf('=');
+          cookies.set(kv.slice(0, i), kv.slice(i + 1));
+        }
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, location: res.headers.location, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The value of a form field on one of netauth's pages. */
+function field(page, name) {
+  const m = page.match(new RegExp(`name="${name}" value="([^"]*)"`));
+  assert.ok(m, `no field ${name} on the page: ${page.slice(0, 500)}`);
+  return m[1].replaceAll('&amp;', '&');
+}
+
+/**
+ * Plays the subscriber's browser from the authorization URL to the redirect
+ * to the client: the line authenticates it, and it allows every scope on
+ * the consent page if one is shown. Returns the callback URL.
+ */
+async function authorizeOnTheLine(authorizationUrl, redirectUri) {
+  const cookies = new Map();
+  let r = await fromLine(authorizationUrl, { cookies });
+  for (let hops = 0; hops < 10; hops++) {
+    if (r.location?.startsWith(redirectUri)) return new URL(r.location);
+    if (r.location?.startsWith('/')) {
+      r = await fromLine(new URL(r.location, BASE), { cookies });
+    } else if (r.status === 200 && r.text.includes('/authorize/consent')) {
+      const form = new URLSearchParams({ request: field(r.text, 'request'), csrf: field(r.text, 'csrf') });
+      for (const [, scope] of r.text.matchAll(/name="(scope:[^"]+)"/g)) form.set(scope, 'on');
+      form.set('decision', 'allow');
+      r = await fromLine(new URL('/authorize/consent', BASE), { method: 'POST', body: form.toString(), cookies });
+    } else {
+      assert.fail(`unexpected answer on the way to the callback: ${r.status} ${r.location ?? ''} ${r.text.slice(0, 300)}`);
+    }
+  }
+  assert.fail('too many redirects');
+}
+
+describe('openid-client: the authorization code flow (seed 003 demo client)', { timeout: 120_000 }, () => {
+  let orange;
+  const requests = [];
+
+  before(async () => {
+    orange = await configFor('demo-orange');
+    oidc.enableNonRepudiationChecks(orange); // ID token signatures checked against /jwks
+    orange[oidc.customFetch] = (url, options) => {
+      requests.push(new URL(url).pathname);
+      return fetch(url, options);
+    };
+  });
+
+  test(`PKCE, line authentication of ${LINE_MSISDN}, ID token, userinfo, refresh, introspection, revocation`, async () => {
+    const md = orange.serverMetadata();
+    assert.equal(md.userinfo_endpoint, sandbox.endpoints.userinfo);
+    assert.ok(md.code_challenge_methods_supported.includes('S256'));
+    const [redirectUri] = demoClient('demo-orange').redirect_uris;
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const url = oidc.buildAuthorizationUrl(orange, {
+      redirect_uri: redirectUri,
+      scope: 'openid phone offline_access',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    assert.equal(url.origin + url.pathname, md.authorization_endpoint);
+
+    const callback = await authorizeOnTheLine(url.href, redirectUri);
+    assert.equal(callback.searchParams.get('iss'), BASE, 'RFC 9207');
+    // openid-client checks state, iss, the code exchange with the verifier,
+    // and the ID token (iss, aud, nonce, exp, signature).
+    const tokens = await oidc.authorizationCodeGrant(orange, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
+    assert.ok(requests.includes('/jwks'), `ID token signature checked against /jwks: ${requests}`);
+    const claims = tokens.claims();
+    assert.equal(claims.nonce, nonce);
+    assert.deepEqual(claims.amr, ['nba'], 'authenticated by the network');
+    assert.ok(!JSON.stringify(claims).includes(LINE_MSISDN.slice(1)), 'the ID token does not carry the number');
+    assert.equal(typeof tokens.refresh_token, 'string');
+
+    // UserInfo: openid-client checks the sub against the ID token's.
+    const info = await oidc.fetchUserInfo(orange, tokens.access_token, claims.sub);
+    assert.deepEqual(info, { sub: claims.sub, phone_number: LINE_MSISDN, phone_number_verified: true });
+
+    // Refresh: a new access token (and rotated refresh token) for the same subscriber.
+    const refreshed = await oidc.refreshTokenGrant(orange, tokens.refresh_token);
+    assert.notEqual(refreshed.access_token, tokens.access_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+    if (refreshed.id_token) assert.equal(refreshed.claims().sub, claims.sub);
+    const again = await oidc.fetchUserInfo(orange, refreshed.access_token, claims.sub);
+    assert.equal(again.phone_number, LINE_MSISDN);
+
+    const live = await oidc.tokenIntrospection(orange, refreshed.access_token);
+    assert.equal(live.active, true);
+    assert.equal(live.client_id, 'demo-orange');
+    assert.deepEqual(live.scope.split(' ').sort(), ['openid', 'phone']);
+    assert.deepEqual(live.amr, ['nba']);
+
+    // Revoking the refresh token ends the grant: its access tokens too.
+    await oidc.tokenRevocation(orange, refreshed.refresh_token, { token_type_hint: 'refresh_token' });
+    assert.equal((await oidc.tokenIntrospection(orange, refreshed.access_token)).active, false);
+    await expectOAuthError(oidc.refreshTokenGrant(orange, refreshed.refresh_token), 'invalid_grant');
+    const e = await oidc.fetchUserInfo(orange, refreshed.access_token, claims.sub).then(
+      () => assert.fail('a revoked token still opens userinfo'),
+      (e) => e,
+    );
+    assert.ok(e instanceof oidc.WWWAuthenticateChallengeError, `${e.name}: ${e.message}`);
+    assert.equal(e.status, 401);
+    assert.equal(e.cause[0].scheme, 'bearer');
+    assert.equal(e.cause[0].parameters.error, 'invalid_token');
+    assert.equal((await e.response.json()).code, 41); // seed 003's body
+  });
+
+  test('a code redeemed without its PKCE verifier is invalid_grant', async () => {
+    const [redirectUri] = demoClient('demo-orange').redirect_uris;
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(orange, {
+      redirect_uri: redirectUri,
+      scope: 'openid phone',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const callback = await authorizeOnTheLine(url.href, redirectUri);
+    await expectOAuthError(
+      oidc.authorizationCodeGrant(orange, callback, {
+        pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+        expectedState: state,
       }),
       'invalid_grant',
     );

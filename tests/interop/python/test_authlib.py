@@ -5,7 +5,10 @@ every token, introspection and revocation request (client_secret_basic,
 client_secret_post and its PrivateKeyJWT), and its OpenID Connect claim
 classes check the ID tokens. Authlib has no CIBA helper, so bc-authorize is a
 plain POST authenticated by the session's own client auth, and the poll is a
-loop over ``fetch_token`` with the CIBA grant type.
+loop over ``fetch_token`` with the CIBA grant type. The authorization code
+flow uses ``create_authorization_url`` with PKCE (S256) and ``fetch_token``
+with the callback URL; the browser in between is a socket bound to a
+subscriber's line address (network-based authentication).
 
 Needs a sandbox already running (tests/interop/run starts one):
   NETAUTH_INTEROP_BASE_URL      e.g. http://127.0.0.1:PORT (the issuer)
@@ -17,16 +20,20 @@ accepts http for a token endpoint without any flag.
 
 import base64
 import hashlib
+import html
+import http.client
 import json
 import os
+import re
 import time
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2.rfc6749 import OAuth2Token
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
-from authlib.oidc.core import CodeIDToken
+from authlib.common.security import generate_token
+from authlib.oidc.core import CodeIDToken, UserInfo
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
@@ -132,7 +139,7 @@ def echo(session, access_token=None):
     )
 
 
-def check_id_token(session, metadata, token):
+def check_id_token(session, metadata, token, nonce=None):
     """The ID token checked the way Authlib's OpenID client does it."""
     assert "id_token" in token, "CIBA with scope openid returns an id_token"
     with OAuth2Session() as s:
@@ -148,7 +155,7 @@ def check_id_token(session, metadata, token):
         decoded.claims,
         decoded.header,
         {"iss": {"essential": True, "values": [metadata["issuer"]]}},
-        {"client_id": session.client_id, "access_token": token["access_token"]},
+        {"client_id": session.client_id, "access_token": token["access_token"], **({"nonce": nonce} if nonce else {})},
     )
     claims.validate(leeway=120)
     assert claims["iss"] == BASE
@@ -396,3 +403,134 @@ def test_default_session_revokes_and_introspects_for_a_post_client(metadata):
         assert r.status_code == 200, r.text
         r = s.introspect_token(metadata["introspection_endpoint"], token=at)
         assert r.status_code == 200 and r.json()["active"] is False
+
+
+# ------------------------------------------------------------ authorization code
+
+# Network-based authentication: in the sandbox a request from 127.10.0.N is
+# subscriber +346000000NN's phone on the mobile network. Authlib builds the
+# authorization URL (PKCE S256) and redeems the callback; the "browser" in
+# between is http.client with its socket bound to that address.
+LINE = 8
+LINE_MSISDN = f"+3460000000{LINE}"
+
+
+def _from_line(url, cookies, method="GET", body=None):
+    u = urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT, source_address=(f"127.10.0.{LINE}", 0))
+    headers = {}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, u.path + (f"?{u.query}" if u.query else ""), body=body, headers=headers)
+    r = conn.getresponse()
+    for c in r.headers.get_all("Set-Cookie") or []:
+        k, _, v = c.split(";", 1)[0].partition("=")
+        cookies[k] = v
+    text = r.read().decode("utf-8")
+    conn.close()
+    return r.status, r.headers.get("Location"), text
+
+
+def _field(page, name):
+    m = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert m, f"no field {name} on the page: {page[:500]}"
+    return html.unescape(m.group(1))
+
+
+def authorize_on_the_line(authorization_url, redirect_uri):
+    """The subscriber's browser from the authorization URL to the callback:
+    the line authenticates it; it allows every scope if a consent page shows."""
+    cookies = {}
+    status, location, page = _from_line(authorization_url, cookies)
+    for _ in range(10):
+        if location and location.startswith(redirect_uri):
+            return location
+        if location and location.startswith("/"):
+            status, location, page = _from_line(BASE + location, cookies)
+        elif status == 200 and "/authorize/consent" in page:
+            form = {"request": _field(page, "request"), "csrf": _field(page, "csrf")}
+            for scope in re.findall(r'name="(scope:[^"]+)"', page):
+                form[scope] = "on"
+            form["decision"] = "allow"
+            status, location, page = _from_line(f"{BASE}/authorize/consent", cookies, "POST", urlencode(form))
+        else:
+            raise AssertionError(f"unexpected answer on the way to the callback: {status} {location} {page[:300]}")
+    raise AssertionError("too many redirects")
+
+
+def test_authorization_code_with_pkce_userinfo_refresh_introspection_revocation(metadata):
+    assert metadata["userinfo_endpoint"] == SANDBOX["endpoints"]["userinfo"]
+    assert "S256" in metadata["code_challenge_methods_supported"]
+    redirect_uri = demo_client("demo-orange")["redirect_uris"][0]
+    with session_for(
+        "demo-orange",
+        metadata,
+        scope="openid phone offline_access",
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+    ) as s:
+        verifier = generate_token(64)
+        nonce = generate_token(20)
+        url, state = s.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+        )
+        assert "code_challenge=" in url and "code_challenge_method=S256" in url
+        callback = authorize_on_the_line(url, redirect_uri)
+        assert dict(parse_qsl(urlsplit(callback).query))["iss"] == BASE  # RFC 9207
+        # Authlib checks the state and sends the verifier.
+        token = s.fetch_token(authorization_response=callback, code_verifier=verifier, state=state)
+        claims = check_id_token(s, metadata, token, nonce=nonce)
+        assert claims["amr"] == ["nba"], "authenticated by the network"
+        assert LINE_MSISDN.lstrip("+") not in json.dumps(dict(claims))
+        assert token.get("refresh_token")
+
+        # UserInfo with the session's token (Authlib adds the bearer header).
+        r = s.get(metadata["userinfo_endpoint"])
+        assert r.status_code == 200, r.text
+        info = UserInfo(r.json())
+        assert info["sub"] == claims["sub"], "OIDC Core §5.3.2: the ID token's sub"
+        assert info["phone_number"] == LINE_MSISDN and info["phone_number_verified"] is True
+
+        # Refresh, then the new token speaks of the same subscriber.
+        new = s.refresh_token(metadata["token_endpoint"], refresh_token=token["refresh_token"])
+        assert new["access_token"] != token["access_token"]
+        assert new["refresh_token"] != token["refresh_token"]
+        if "id_token" in new:
+            assert check_id_token(s, metadata, new)["sub"] == claims["sub"]
+        r = s.post(metadata["userinfo_endpoint"])  # POST works too
+        assert r.status_code == 200 and r.json()["sub"] == claims["sub"], r.text
+
+        r = s.introspect_token(metadata["introspection_endpoint"], token=new["access_token"])
+        live = r.json()
+        assert live["active"] is True and live["client_id"] == "demo-orange"
+        assert sorted(live["scope"].split()) == ["openid", "phone"]
+
+        # Revoking the refresh token ends the grant, its access tokens too.
+        r = s.revoke_token(
+            metadata["revocation_endpoint"], token=new["refresh_token"], token_type_hint="refresh_token"
+        )
+        assert r.status_code == 200, r.text
+        r = s.introspect_token(metadata["introspection_endpoint"], token=new["access_token"])
+        assert r.json()["active"] is False
+        r = s.get(metadata["userinfo_endpoint"])
+        assert r.status_code == 401
+        challenge = r.headers["WWW-Authenticate"]
+        assert challenge.startswith("Bearer ") and 'error="invalid_token"' in challenge
+        assert r.json()["code"] == 41  # seed 003's body
+        with pytest.raises(OAuthError) as e:
+            s.refresh_token(metadata["token_endpoint"], refresh_token=new["refresh_token"])
+        assert e.value.error == "invalid_grant"
+
+
+def test_authorization_code_with_a_wrong_verifier_is_invalid_grant(metadata):
+    redirect_uri = demo_client("demo-orange")["redirect_uris"][0]
+    with session_for(
+        "demo-orange", metadata, scope="openid phone", redirect_uri=redirect_uri, code_challenge_method="S256"
+    ) as s:
+        url, state = s.create_authorization_url(metadata["authorization_endpoint"], code_verifier=generate_token(64))
+        callback = authorize_on_the_line(url, redirect_uri)
+        with pytest.raises(OAuthError) as e:
+            s.fetch_token(authorization_response=callback, code_verifier=generate_token(64), state=state)
+        assert e.value.error == "invalid_grant"
