@@ -187,12 +187,32 @@ async function submit(page, locator, stillToDo) {
   }
 }
 
+/** `page.goto`, tried again when the page being left aborted it: the
+ * handset page refreshes itself every 3 s while nothing waits, and a
+ * refresh that starts as we leave cancels our navigation (ERR_ABORTED). */
+async function gotoFrom(page, url) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (e) {
+      if (attempt >= 3 || !String(e.message).includes('ERR_ABORTED')) throw e;
+    }
+  }
+}
+
 /** Full-page screenshots of what `page` shows, at each size; the page is
  * left at the desktop size. */
 async function shots(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   for (const [size, viewport] of Object.entries(SIZES)) {
     await page.setViewportSize(viewport);
+    // Nothing may stick out of the card: `.screen` clips its overflow, so
+    // a table wider than the card would lose its last columns unseen.
+    const clipped = await page.evaluate(() =>
+      [...document.querySelectorAll('.screen')]
+        .filter((el) => el.scrollWidth > el.clientWidth + 1)
+        .map((el) => `${el.scrollWidth}px of content in ${el.clientWidth}px`));
+    assert(clipped.length === 0, `${name} at ${size}: content wider than its card (${clipped.join('; ')})`);
     const file = join(SHOTS, `${name}-${size}.png`);
     await page.screenshot({ path: file, fullPage: true });
     log(`       screenshot ${file}`);
@@ -302,7 +322,7 @@ async function main() {
   const [prompt] = await pendingPrompts(base, ASK);
   const promptCard = () => page.locator(`[id="prompt-${prompt.id}"]`);
   await check('handset page: 200 with the security headers, no script, no reload while a prompt waits', async () => {
-    const resp = await page.goto(handsetUrl);
+    const resp = await gotoFrom(page, handsetUrl);
     assertEq(resp.status(), 200, 'status');
     assertPageHeaders(resp);
     assertEq(await page.locator('script').count(), 0, 'script elements');
@@ -354,7 +374,7 @@ async function main() {
   // ------------------------------------------------------------ consents: revoke
   const consentsUrl = `${base}/sandbox/handset/${ASK}/consents`;
   await check('consent page lists the approved consent, with the security headers', async () => {
-    const resp = await page.goto(consentsUrl);
+    const resp = await gotoFrom(page, consentsUrl);
     assertEq(resp.status(), 200, 'status');
     assertPageHeaders(resp);
     const card = page.locator('article.consent', { hasText: 'sim-swap' });
@@ -390,7 +410,7 @@ async function main() {
       assert(/<html/i.test(r.text), 'an HTML page');
     }
     const card = page.locator(`[id="prompt-${prompt2.id}"]`);
-    await page.goto(handsetUrl);
+    await gotoFrom(page, handsetUrl);
     const csrf = await card.locator('input[name="csrf"]').getAttribute('value');
     const cookie = (await context.cookies()).find((c) => c.name === 'netauth_handset');
     const cross = await curl([
@@ -412,7 +432,7 @@ async function main() {
     assert(still.some((p) => p.id === prompt2.id), 'the prompt was answered by a forged POST');
   });
   await check('Deny → 303, then the seed 000 poll → access_denied', async () => {
-    await page.goto(handsetUrl);
+    await gotoFrom(page, handsetUrl);
     const card = page.locator(`[id="prompt-${prompt2.id}"]`);
     const resp = await submit(
       page,
@@ -428,13 +448,13 @@ async function main() {
 
   // ------------------------------------------------------------ errors
   await check('unknown number → 404 HTML page; malformed number → 400 HTML page', async () => {
-    const r404 = await page.goto(`${base}/sandbox/handset/+34612345678`);
+    const r404 = await gotoFrom(page, `${base}/sandbox/handset/+34612345678`);
     assertEq(r404.status(), 404, 'unknown number');
     assertPageHeaders(r404);
     const text = await page.locator('body').innerText();
     assert(text.includes(ASK) && text.includes('+34655555555'), `the error page lists no valid numbers: ${text}`);
     assertEq(await page.locator('nav a[href="/"]').count(), 1, 'a link to the home page');
-    const r400 = await page.goto(`${base}/sandbox/handset/12345`);
+    const r400 = await gotoFrom(page, `${base}/sandbox/handset/12345`);
     assertEq(r400.status(), 400, 'malformed number');
     assertPageHeaders(r400);
   });
@@ -465,7 +485,7 @@ async function main() {
     log(`       (the consent URL names no request; opening ${consentUrl})`);
   }
   await check('the consent page asks "Allow … to use … for …?"', async () => {
-    const resp = await page.goto(consentUrl);
+    const resp = await gotoFrom(page, consentUrl);
     assertEq(resp.status(), 200, 'status');
     assertPageHeaders(resp);
     const text = await page.locator('.ask').innerText();
@@ -492,7 +512,7 @@ async function main() {
 
   // ------------------------------------------------------------ home page and inspector
   await check('home page: endpoints, demo clients, subscribers with handset links', async () => {
-    const resp = await page.goto(`${base}/`);
+    const resp = await gotoFrom(page, `${base}/`);
     assertEq(resp.status(), 200, 'status');
     assertPageHeaders(resp);
     const text = await page.locator('body').innerText();
@@ -504,13 +524,13 @@ async function main() {
     const row = page.locator('tr', { hasText: 'demo-ciba' }).first();
     await row.locator('summary').click();
     assert((await row.innerText()).includes(secret), 'the secret is not shown on a click');
-    await page.goto(`${base}/`);
+    await gotoFrom(page, `${base}/`);
     await shots(page, 'home');
   });
   await check('request inspector: seed 000 requests with outcome, reason and subscriber; filter by client', async () => {
     // One refusal to explain: a wrong secret.
     await seedBcAuthorize(base, id, 'not-the-secret', SEED_HINT, SEED_PURPOSE);
-    const resp = await page.goto(`${base}/sandbox/requests?client_id=demo-ciba`);
+    const resp = await gotoFrom(page, `${base}/sandbox/requests?client_id=demo-ciba`);
     assertEq(resp.status(), 200, 'status');
     assertPageHeaders(resp);
     const text = await page.locator('table').innerText();
