@@ -788,6 +788,11 @@ async fn push_mode_delivers_the_tokens() {
     assert_eq!(claims["urn:openid:params:jwt:claim:auth_req_id"], id.as_str());
     // Push clients do not poll.
     assert_eq!(poll(&app, &c, &id).await.1["error"], "unauthorized_client");
+    // Tokens pushed to the client count as issued, like those polled for.
+    let m = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let issued = format!(r#"netauth_tokens_issued_by_grant_total{{grant_type="{CIBA}"}} 1"#);
+    assert!(m.lines().any(|l| l == issued), "no `{issued}` in\n{m}");
+    assert!(m.lines().any(|l| l == "netauth_tokens_issued_total 1"), "{m}");
 }
 
 #[tokio::test]

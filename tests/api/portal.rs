@@ -156,3 +156,90 @@ async fn metrics_count_by_endpoint_grant_and_outcome() {
         assert!(m.lines().any(|l| l.starts_with(line)), "no `{line}` in\n{m}");
     }
 }
+
+/// The value of the one sample whose name and labels are `series`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Issue #11 point 7, over HTTP: after a CIBA request in every state, a
+/// refresh, an introspection and a revocation, `/metrics` has each named
+/// family with the counts those requests make, and the revocation set's size.
+#[tokio::test]
+async fn metrics_name_every_family_after_the_requests_that_feed_it() {
+    use crate::ciba::{CIBA, bc_ok, ciba_app, ciba_client, poll};
+    let app = ciba_app(|c| c.ciba.auth_req_ttl_secs = 5).await;
+    let c = ciba_client(&app, "client_secret_basic", json!({})).await;
+    let creds = Some((c.client_id.as_str(), c.secret.as_deref().unwrap()));
+    let scope = ("scope", "dpv:FraudPreventionAndDetection sim-swap");
+    // +34655555555 approves at once, +34677777777 denies, +34666666666 asks.
+    let approved = bc_ok(
+        &app,
+        &c,
+        &[
+            ("login_hint", "tel:+34655555555"),
+            ("scope", "offline_access dpv:FraudPreventionAndDetection sim-swap"),
+        ],
+    )
+    .await;
+    let denied = bc_ok(&app, &c, &[("login_hint", "tel:+34677777777"), scope]).await;
+    let pending = bc_ok(&app, &c, &[("login_hint", "tel:+34666666666"), scope]).await;
+    let (s, tok) = poll(&app, &c, &approved).await;
+    assert_eq!(s, 200, "{tok}");
+    assert_eq!(poll(&app, &c, &denied).await.1["error"], "access_denied");
+    assert_eq!(poll(&app, &c, &pending).await.1["error"], "authorization_pending");
+    let refresh = tok["refresh_token"].as_str().expect("a refresh token");
+    let r =
+        app.post_form("/token", creds, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(r.status(), 200);
+    let access = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.introspect(&c, &access).await["active"], true);
+    assert_eq!(app.post_form("/revoke", creds, &[("token", &access)]).await.status(), 200);
+    app.clock.advance_ms(6000);
+    assert_eq!(poll(&app, &c, &pending).await.1["error"], "expired_token");
+
+    let m = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for (family, kind) in [
+        ("netauth_requests_total", "counter"),
+        ("netauth_token_requests_total", "counter"),
+        ("netauth_tokens_issued_by_grant_total", "counter"),
+        ("netauth_ciba_requests_total", "counter"),
+        ("netauth_request_duration_by_endpoint_seconds", "histogram"),
+        ("netauth_http_request_duration_seconds", "histogram"),
+        ("netauth_revocation_set_entries", "gauge"),
+    ] {
+        assert!(m.contains(&format!("\n# TYPE {family} {kind}\n")), "no {kind} {family} in\n{m}");
+    }
+    for (series, want) in [
+        (r#"netauth_requests_total{endpoint="/bc-authorize",outcome="ok"}"#, 3.0),
+        (r#"netauth_requests_total{endpoint="/token",outcome="ok"}"#, 2.0),
+        (r#"netauth_requests_total{endpoint="/token",outcome="access_denied"}"#, 1.0),
+        (r#"netauth_requests_total{endpoint="/token",outcome="authorization_pending"}"#, 1.0),
+        (r#"netauth_requests_total{endpoint="/token",outcome="expired_token"}"#, 1.0),
+        (r#"netauth_requests_total{endpoint="/introspect",outcome="ok"}"#, 1.0),
+        (r#"netauth_requests_total{endpoint="/revoke",outcome="ok"}"#, 1.0),
+        (&format!(r#"netauth_token_requests_total{{grant_type="{CIBA}",outcome="ok"}}"#), 1.0),
+        (&format!(r#"netauth_token_requests_total{{grant_type="{CIBA}",outcome="access_denied"}}"#), 1.0),
+        (
+            &format!(
+                r#"netauth_token_requests_total{{grant_type="{CIBA}",outcome="authorization_pending"}}"#
+            ),
+            1.0,
+        ),
+        (&format!(r#"netauth_token_requests_total{{grant_type="{CIBA}",outcome="expired_token"}}"#), 1.0),
+        (r#"netauth_token_requests_total{grant_type="refresh_token",outcome="ok"}"#, 1.0),
+        (&format!(r#"netauth_tokens_issued_by_grant_total{{grant_type="{CIBA}"}}"#), 1.0),
+        (r#"netauth_tokens_issued_by_grant_total{grant_type="refresh_token"}"#, 1.0),
+        (r#"netauth_ciba_requests_total{state="pending"}"#, 1.0),
+        (r#"netauth_ciba_requests_total{state="approved"}"#, 1.0),
+        (r#"netauth_ciba_requests_total{state="denied"}"#, 1.0),
+        (r#"netauth_ciba_requests_total{state="expired"}"#, 1.0),
+        (r#"netauth_request_duration_by_endpoint_seconds_count{endpoint="/bc-authorize"}"#, 3.0),
+        (r#"netauth_request_duration_by_endpoint_seconds_count{endpoint="/token"}"#, 5.0),
+        (r#"netauth_request_duration_by_endpoint_seconds_bucket{endpoint="/token",le="+Inf"}"#, 5.0),
+    ] {
+        assert_eq!(sample(&m, series), Some(want), "{series} in\n{m}");
+    }
+    let revoked = sample(&m, "netauth_revocation_set_entries").expect("the revocation set's size");
+    assert!(revoked >= 1.0, "the revoked access token is not in the set: {revoked}");
+}

@@ -14,6 +14,7 @@
 //! ```
 
 use crate::errors::{OAuthReply, no_store};
+use crate::infra::metrics::Metrics;
 use crate::infra::state::{App, AppState};
 use crate::oauth::ClientRequest;
 use crate::oauth::consent;
@@ -405,6 +406,10 @@ async fn notify(app: &App, req: CibaRequest) {
                 let extra = json!({ "urn:openid:params:jwt:claim:auth_req_id": id_value });
                 match tokens_for(app, &client, &consumed, Some(extra)).await {
                     Ok(t) => {
+                        // Issued here, not at the token endpoint, so the
+                        // request middleware never counts it.
+                        Metrics::inc(&app.metrics.tokens_issued);
+                        app.metrics.labelled.tokens_issued.inc(&[("grant_type", GrantType::Ciba.as_str())]);
                         let mut v = serde_json::to_value(&t).unwrap_or_default();
                         netauth_domain::json::set(&mut v, "auth_req_id", id_value.clone());
                         v
