@@ -79,7 +79,7 @@ async fn set_policy(app: &TestApp, msisdn: &str, policy: &str) {
     assert_eq!(resp.status(), 200);
 }
 
-async fn prompts(app: &TestApp, msisdn: &str) -> Vec<Value> {
+pub async fn prompts(app: &TestApp, msisdn: &str) -> Vec<Value> {
     let v: Value = app
         .http
         .get(app.url(&format!("/sandbox/v1/handsets/{msisdn}/prompts")))
@@ -92,7 +92,7 @@ async fn prompts(app: &TestApp, msisdn: &str) -> Vec<Value> {
     v["prompts"].as_array().unwrap().clone()
 }
 
-async fn answer(app: &TestApp, msisdn: &str, id: &str, decision: &str) -> u16 {
+pub async fn answer(app: &TestApp, msisdn: &str, id: &str, decision: &str) -> u16 {
     app.http
         .post(app.url(&format!("/sandbox/v1/handsets/{msisdn}/prompts/{id}")))
         .json(&json!({ "decision": decision }))

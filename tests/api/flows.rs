@@ -4,6 +4,7 @@
 
 use crate::ciba::{bc, bc_ok, ciba_app, ciba_client, poll};
 use crate::helpers::*;
+use netauth_server::infra::clock::Clock;
 use reqwest::Method;
 use serde_json::json;
 
@@ -75,4 +76,42 @@ async fn a_ciba_flow_reads_no_rules_and_makes_six_store_calls() {
     eprintln!("store calls of one CIBA flow: {flow:?}");
     assert!(!flow.contains_key("list_legal_bases"), "{flow:?}");
     assert!(flow.values().sum::<u64>() <= 6, "{flow:?}");
+}
+
+/// The claims of an ID token (its signature is checked elsewhere).
+fn id_token_claims(tok: &serde_json::Value) -> serde_json::Value {
+    let jwt = tok["id_token"].as_str().expect("an id_token");
+    let payload = jwt.split('.').nth(1).expect("a JWS");
+    serde_json::from_slice(&netauth_domain::crypto::b64url_decode(payload).expect("base64url")).expect("JSON")
+}
+
+/// OIDC Core §2: `auth_time` is when the subscriber authenticated, that is
+/// approved on the handset, not when the client happened to poll; the same
+/// for a handset that approves at once.
+#[tokio::test]
+async fn auth_time_is_when_the_subscriber_approved() {
+    let app = ciba_app(|c| c.ciba.auth_req_ttl_secs = 600).await;
+    let c = ciba_client(&app, "client_secret_basic", json!({})).await;
+    let scope = ("scope", "openid dpv:FraudPreventionAndDetection sim-swap");
+
+    // On the handset (+34666666666 asks).
+    let id = bc_ok(&app, &c, &[("login_hint", "tel:+34666666666"), scope]).await;
+    app.clock.advance_secs(20);
+    let p = crate::ciba::prompts(&app, "+34666666666").await;
+    assert_eq!(crate::ciba::answer(&app, "+34666666666", p[0]["id"].as_str().unwrap(), "approve").await, 200);
+    let approved_at = app.clock.now_ms() / 1000;
+    app.clock.advance_secs(90);
+    let (status, tok) = poll(&app, &c, &id).await;
+    assert_eq!(status, 200, "{tok}");
+    let claims = id_token_claims(&tok);
+    assert_eq!(claims["auth_time"], approved_at, "{claims}");
+    assert_eq!(claims["iat"], approved_at + 90, "issued at the poll");
+
+    // At once (+34655555555 approves by itself): when the request was made.
+    let asked_at = app.clock.now_ms() / 1000;
+    let id = bc_ok(&app, &c, &[("login_hint", "tel:+34655555555"), scope]).await;
+    app.clock.advance_secs(45);
+    let (status, tok) = poll(&app, &c, &id).await;
+    assert_eq!(status, 200, "{tok}");
+    assert_eq!(id_token_claims(&tok)["auth_time"], asked_at);
 }

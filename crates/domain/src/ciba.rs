@@ -8,6 +8,7 @@
 //! stored document.
 
 use crate::UnixTime;
+use netauth_proto::{Purpose, Scope, ScopeSet};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -73,10 +74,11 @@ pub struct CibaRequest {
     pub id_hash: String,
     pub client_id: String,
     pub subscriber_id: String,
-    /// Granted API scopes (space-separated, canonical order), `openid` and
-    /// `offline_access` included when asked.
-    pub scope: String,
-    pub purpose: Option<String>,
+    /// Granted API scopes, `openid` and `offline_access` included when
+    /// asked (stored space-separated, canonical order).
+    #[serde(with = "netauth_proto::scope::as_space_string")]
+    pub scope: ScopeSet,
+    pub purpose: Option<Purpose>,
     /// How the subscriber was identified (`tel`, `ipport`, `operatortoken`).
     pub hint_kind: String,
     pub amr: Vec<String>,
@@ -93,7 +95,11 @@ pub struct CibaRequest {
     pub last_polled_at: Option<i64>,
     /// Scopes the subscriber must still consent to on the handset.
     #[serde(default)]
-    pub consent_scopes: Vec<String>,
+    pub consent_scopes: Vec<Scope>,
+    /// When the subscriber approved (at once, or later on the handset): the
+    /// ID token's `auth_time`. Absent in requests stored by older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<UnixTime>,
     /// Ping and push modes only: the `auth_req_id` itself, which the
     /// notification must carry after a decision made later on the handset.
     /// Redeeming it still needs the client's authentication.
@@ -112,6 +118,23 @@ impl CibaRequest {
             });
         }
         self.status = to;
+        Ok(())
+    }
+
+    /// The subscriber's decision at `now`: [`Self::transition`] to approved
+    /// or denied, and the approval time kept for `auth_time`.
+    pub fn decide(&mut self, to: CibaStatus, now: UnixTime) -> Result<(), IllegalTransition> {
+        if !matches!(to, CibaStatus::Approved | CibaStatus::Denied) {
+            return Err(IllegalTransition {
+                what: "CIBA request",
+                from: self.status.as_str(),
+                to: to.as_str(),
+            });
+        }
+        self.transition(to)?;
+        if to == CibaStatus::Approved {
+            self.approved_at = Some(now);
+        }
         Ok(())
     }
 
@@ -229,8 +252,9 @@ pub struct RefreshTokenRecord {
     pub family_id: String,
     pub client_id: String,
     pub subscriber_id: String,
-    pub scope: String,
-    pub purpose: Option<String>,
+    #[serde(with = "netauth_proto::scope::as_space_string")]
+    pub scope: ScopeSet,
+    pub purpose: Option<Purpose>,
     pub amr: Vec<String>,
     /// When the subscriber approved the grant the family descends from
     /// (the `auth_time` of every ID token issued from it).
@@ -324,7 +348,7 @@ mod tests {
             family_id: "f".into(),
             client_id: "c".into(),
             subscriber_id: "s".into(),
-            scope: "openid".into(),
+            scope: netauth_proto::ScopeSet::parse("openid").unwrap(),
             purpose: None,
             amr: vec![],
             created_at: 0,

@@ -8,7 +8,7 @@
 //! optional expiry, so a secret is rotated without downtime.
 
 use crate::UnixTime;
-use crate::crypto::{b64url, b64url_decode, ct_eq, random_token, sha256};
+use crate::crypto::{b64url_decode, ct_eq, hash_bearer, random_token, sha256};
 use netauth_proto::GrantType;
 use serde::{Deserialize, Serialize};
 
@@ -90,12 +90,7 @@ impl ClientSecret {
     /// Generates a secret; returns the plaintext (shown once) and the record.
     pub fn generate(now: UnixTime, expires_at: Option<UnixTime>) -> (crate::secret::Secret, Self) {
         let plain = random_token::<32>();
-        let rec = Self {
-            id: random_token::<6>(),
-            digest: b64url(&sha256(plain.as_bytes())),
-            created_at: now,
-            expires_at,
-        };
+        let rec = Self { id: random_token::<6>(), digest: hash_bearer(&plain), created_at: now, expires_at };
         (plain.into(), rec)
     }
 

@@ -35,6 +35,14 @@ pub fn sha256(b: &[u8]) -> [u8; 32] {
     out
 }
 
+/// How a bearer secret is stored and looked up: base64url of its SHA-256
+/// (`auth_req_id`s, refresh tokens, operator tokens, client secrets). The
+/// secrets netauth issues carry 256 random bits, so an unsalted fast hash
+/// is what protects them at rest (see `client`'s notes).
+pub fn hash_bearer(secret: &str) -> String {
+    b64url(&sha256(secret.as_bytes()))
+}
+
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.ct_eq(b).into()

@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn revokes_by_token_grant_and_client() {
-        let mut c = AccessClaims::two_legged("cl", "a".into(), 100, 60);
+        let mut c = AccessClaims::two_legged("cl", netauth_proto::ScopeSet::parse("a").unwrap(), 100, 60);
         c.grant_id = Some("g1".into());
         let mut s = RevocationSet::default();
         assert!(!s.is_revoked(&c));
@@ -194,7 +194,8 @@ mod tests {
 
     #[test]
     fn says_which_revocation_matched_widest_first() {
-        let mut c = AccessClaims::two_legged("cl", "openid".into(), 100, 60);
+        let mut c =
+            AccessClaims::two_legged("cl", netauth_proto::ScopeSet::parse("openid").unwrap(), 100, 60);
         c.sub = Some("sub-1".into());
         c.grant_id = Some("g1".into());
         let mut s = RevocationSet::default();

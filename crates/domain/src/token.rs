@@ -13,6 +13,7 @@
 use crate::UnixTime;
 use crate::crypto::{b64url, b64url_decode, random_token};
 use crate::keys::{KeyRing, open_with, seal_with};
+use netauth_proto::{Purpose, ScopeSet};
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "nat1_";
@@ -33,12 +34,12 @@ pub struct AccessClaims {
     /// The subscriber's MSISDN, sealed: resource APIs need it, clients never see it.
     #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
     pub msisdn: Option<String>,
-    /// Space-separated granted scopes.
-    #[serde(rename = "sc", default)]
-    pub scope: String,
+    /// The granted scopes (sealed space-separated).
+    #[serde(rename = "sc", default, with = "netauth_proto::scope::as_space_string")]
+    pub scope: ScopeSet,
     /// The declared `dpv:` purpose, when there is one.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
+    pub purpose: Option<Purpose>,
     /// Authentication methods (RFC 8176), e.g. `nba` for network-based.
     #[serde(rename = "a", default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
@@ -57,7 +58,7 @@ pub struct AccessClaims {
 
 impl AccessClaims {
     /// Two-legged claims for `client_id`, valid `ttl` seconds from `now`.
-    pub fn two_legged(client_id: &str, scope: String, now: UnixTime, ttl: i64) -> Self {
+    pub fn two_legged(client_id: &str, scope: ScopeSet, now: UnixTime, ttl: i64) -> Self {
         Self {
             jti: random_token::<16>(),
             client_id: client_id.to_owned(),
@@ -74,7 +75,7 @@ impl AccessClaims {
     }
 
     pub fn has_scope(&self, s: &str) -> bool {
-        self.scope.split(' ').any(|x| x == s)
+        self.scope.contains(s)
     }
 
     pub fn is_three_legged(&self) -> bool {
@@ -142,6 +143,10 @@ mod tests {
     use super::*;
     use crate::keys::{MasterKey, initial_keys};
 
+    pub(crate) fn scopes(s: &str) -> ScopeSet {
+        ScopeSet::parse(s).unwrap()
+    }
+
     fn ring() -> KeyRing {
         let m = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         KeyRing::build(&m, &initial_keys(&m, 0).unwrap(), 0).unwrap()
@@ -150,7 +155,7 @@ mod tests {
     #[test]
     fn seal_open_round_trip() {
         let r = ring();
-        let c = AccessClaims::two_legged("client-1", "a b".into(), 100, 60);
+        let c = AccessClaims::two_legged("client-1", scopes("a b"), 100, 60);
         let t = seal_access_token(&r, &c);
         assert!(t.starts_with("nat1_"));
         assert!(!t.contains("client-1"));
@@ -161,7 +166,7 @@ mod tests {
     #[test]
     fn tampering_is_detected() {
         let r = ring();
-        let t = seal_access_token(&r, &AccessClaims::two_legged("c", "a".into(), 0, 60));
+        let t = seal_access_token(&r, &AccessClaims::two_legged("c", scopes("a"), 0, 60));
         // Flip one character of the sealed body.
         let mut b = t.clone().into_bytes();
         let i = b.len() - 5;
@@ -177,6 +182,7 @@ mod tests {
 
 #[cfg(test)]
 mod fuzz_smoke {
+    use super::tests::scopes;
     use super::*;
     use crate::keys::{MasterKey, initial_keys};
 
@@ -186,7 +192,7 @@ mod fuzz_smoke {
     fn token_and_jwt_parsers_never_panic() {
         let m = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         let ring = KeyRing::build(&m, &initial_keys(&m, 0).unwrap(), 0).unwrap();
-        let valid = seal_access_token(&ring, &AccessClaims::two_legged("c", "a".into(), 0, 60));
+        let valid = seal_access_token(&ring, &AccessClaims::two_legged("c", scopes("a"), 0, 60));
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
             x ^= x << 13;

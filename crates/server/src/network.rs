@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use netauth_domain::UnixTime;
 use netauth_domain::ciba::Prompt;
-use netauth_domain::crypto::{b64url, sha256};
+use netauth_domain::crypto::hash_bearer;
 use netauth_domain::sim_swap::SimHistory;
 use netauth_domain::subscriber::Subscriber;
 use netauth_proto::LoginHint;
@@ -136,7 +136,7 @@ impl EntitlementServer for SandboxEntitlementServer {
         token: &str,
         now: UnixTime,
     ) -> Result<Option<Subscriber>, StoreError> {
-        let hash = b64url(&sha256(token.as_bytes()));
+        let hash = hash_bearer(token);
         let Some(rec) = self.store.consume_operator_token(&hash, now).await? else {
             return Ok(None);
         };

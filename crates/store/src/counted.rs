@@ -159,7 +159,7 @@ counted! {
         fn insert_ciba_request(r: &CibaRequest, prompt: Option<&Prompt>, bounds: PromptBounds, now: UnixTime) -> bool;
         fn get_ciba_request(id_hash: &str) -> Option<CibaRequest>;
         fn record_ciba_poll(id_hash: &str, seen: Option<UnixTime>, now: UnixTime, interval: i64) -> bool;
-        fn decide_ciba_request(id_hash: &str, status: CibaStatus) -> Option<CibaRequest>;
+        fn decide_ciba_request(id_hash: &str, status: CibaStatus, now: UnixTime) -> Option<CibaRequest>;
         fn consume_ciba_request(id_hash: &str) -> Option<CibaRequest>;
         fn insert_prompt(p: &Prompt, bounds: PromptBounds, now: UnixTime) -> bool;
         fn get_prompt(id: &str) -> Option<Prompt>;

@@ -31,7 +31,7 @@ use netauth_domain::revocation::RevocationKind;
 use netauth_domain::subscriber::{
     AddressAssignment, HandsetPolicy, Operator, OperatorTokenRecord, SimRecord, Subscriber, SubscriberStatus,
 };
-use netauth_proto::GrantType;
+use netauth_proto::{GrantType, Purpose, Scope, ScopeSet};
 use netauth_store::{ClientStore, MetaStore, PgStore, Purged, SqliteStore, Store, StoreError};
 use sqlx::Connection;
 use std::future::Future;
@@ -348,8 +348,8 @@ fn ciba_request(id_hash: &str, sub: &str) -> CibaRequest {
         id_hash: id_hash.to_owned(),
         client_id: "client-a".to_owned(),
         subscriber_id: sub.to_owned(),
-        scope: "openid dpv:FraudPreventionAndDetection#sim-swap".to_owned(),
-        purpose: Some("dpv:FraudPreventionAndDetection".to_owned()),
+        scope: ScopeSet::parse("openid dpv:FraudPreventionAndDetection#sim-swap").unwrap(),
+        purpose: Some(Purpose::parse("dpv:FraudPreventionAndDetection").unwrap()),
         hint_kind: "tel".to_owned(),
         amr: vec!["sim".to_owned()],
         status: CibaStatus::Pending,
@@ -359,7 +359,8 @@ fn ciba_request(id_hash: &str, sub: &str) -> CibaRequest {
         expires_at: NOW + 120,
         interval: 5,
         last_polled_at: None,
-        consent_scopes: vec!["dpv:FraudPreventionAndDetection#sim-swap".to_owned()],
+        consent_scopes: vec![Scope::parse("dpv:FraudPreventionAndDetection#sim-swap").unwrap()],
+        approved_at: None,
         notify_auth_req_id: None,
     }
 }
@@ -373,8 +374,8 @@ fn prompt_for(id: &str, r: &CibaRequest, at: i64) -> Prompt {
         reference: r.id_hash.clone(),
         client_id: r.client_id.clone(),
         client_name: "Client A".to_owned(),
-        purpose: r.purpose.clone(),
-        scopes: r.consent_scopes.clone(),
+        purpose: r.purpose.as_ref().map(Purpose::to_string),
+        scopes: r.consent_scopes.iter().map(Scope::to_string).collect(),
         status: PromptStatus::Pending,
         created_at: at,
         expires_at: at + 120,
@@ -388,8 +389,8 @@ fn refresh(token_hash: &str, family_id: &str, client_id: &str, sub: &str) -> Ref
         family_id: family_id.to_owned(),
         client_id: client_id.to_owned(),
         subscriber_id: sub.to_owned(),
-        scope: "openid offline_access dpv:FraudPreventionAndDetection#sim-swap".to_owned(),
-        purpose: Some("dpv:FraudPreventionAndDetection".to_owned()),
+        scope: ScopeSet::parse("openid offline_access dpv:FraudPreventionAndDetection#sim-swap").unwrap(),
+        purpose: Some(Purpose::parse("dpv:FraudPreventionAndDetection").unwrap()),
         amr: vec!["sim".to_owned()],
         created_at: NOW,
         expires_at: NOW + 86_400,
@@ -1137,20 +1138,25 @@ mod cases {
 
         // Not approved yet: nothing to consume. Not a decision: refused.
         assert_eq!(s.consume_ciba_request("req-1").await.unwrap(), None);
-        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Consumed).await.unwrap(), None);
-        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Pending).await.unwrap(), None);
+        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Consumed, NOW + 7).await.unwrap(), None);
+        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Pending, NOW + 7).await.unwrap(), None);
         assert_eq!(s.get_ciba_request("req-1").await.unwrap().map(|r| r.status), Some(CibaStatus::Pending));
 
-        let approved = CibaRequest { status: CibaStatus::Approved, ..r.clone() };
+        // The approval keeps its time (the ID token's auth_time).
+        let approved = CibaRequest { status: CibaStatus::Approved, approved_at: Some(NOW + 7), ..r.clone() };
         assert_eq!(
-            s.decide_ciba_request("req-1", CibaStatus::Approved).await.unwrap(),
+            s.decide_ciba_request("req-1", CibaStatus::Approved, NOW + 7).await.unwrap(),
             Some(approved.clone())
         );
         assert_eq!(s.get_ciba_request("req-1").await.unwrap(), Some(approved.clone()), "document follows");
-        assert_eq!(s.decide_ciba_request("req-1", CibaStatus::Denied).await.unwrap(), None, "decided once");
-        assert_eq!(s.decide_ciba_request("nothing", CibaStatus::Approved).await.unwrap(), None);
+        assert_eq!(
+            s.decide_ciba_request("req-1", CibaStatus::Denied, NOW + 7).await.unwrap(),
+            None,
+            "decided once"
+        );
+        assert_eq!(s.decide_ciba_request("nothing", CibaStatus::Approved, NOW + 7).await.unwrap(), None);
 
-        let consumed = CibaRequest { status: CibaStatus::Consumed, ..r.clone() };
+        let consumed = CibaRequest { status: CibaStatus::Consumed, ..approved.clone() };
         assert_eq!(s.consume_ciba_request("req-1").await.unwrap(), Some(consumed.clone()));
         assert_eq!(s.consume_ciba_request("req-1").await.unwrap(), None, "spent");
         assert_eq!(s.get_ciba_request("req-1").await.unwrap(), Some(consumed));
@@ -1158,10 +1164,10 @@ mod cases {
         // Denied: never consumable.
         let d = ciba_request("req-2", "sub");
         assert!(s.insert_ciba_request(&d, None, PromptBounds::per_subscriber(5), NOW).await.unwrap());
-        let denied = s.decide_ciba_request("req-2", CibaStatus::Denied).await.unwrap();
+        let denied = s.decide_ciba_request("req-2", CibaStatus::Denied, NOW + 7).await.unwrap();
         assert_eq!(denied.map(|r| r.status), Some(CibaStatus::Denied));
         assert_eq!(s.consume_ciba_request("req-2").await.unwrap(), None);
-        assert_eq!(s.decide_ciba_request("req-2", CibaStatus::Approved).await.unwrap(), None);
+        assert_eq!(s.decide_ciba_request("req-2", CibaStatus::Approved, NOW + 7).await.unwrap(), None);
         assert_eq!(s.get_ciba_request("req-2").await.unwrap().map(|r| r.status), Some(CibaStatus::Denied));
     }
 
@@ -1172,7 +1178,7 @@ mod cases {
                 .await
                 .unwrap()
         );
-        assert!(s.decide_ciba_request("req", CibaStatus::Approved).await.unwrap().is_some());
+        assert!(s.decide_ciba_request("req", CibaStatus::Approved, NOW + 7).await.unwrap().is_some());
         let mut tasks = JoinSet::new();
         for _ in 0..20 {
             let s = s.clone();
@@ -1195,7 +1201,7 @@ mod cases {
         for i in 0..20 {
             let s = s.clone();
             let to = if i % 2 == 0 { CibaStatus::Approved } else { CibaStatus::Denied };
-            tasks.spawn(async move { s.decide_ciba_request("req", to).await.unwrap() });
+            tasks.spawn(async move { s.decide_ciba_request("req", to, NOW + 7).await.unwrap() });
         }
         let got: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
         assert_eq!(got.len(), 1, "exactly one of 20 concurrent decisions applies");
@@ -1221,7 +1227,7 @@ mod cases {
         assert!(!s.record_ciba_poll("nothing", None, NOW, 5).await.unwrap());
 
         // Polling state and decisions do not overwrite each other.
-        assert!(s.decide_ciba_request("req", CibaStatus::Approved).await.unwrap().is_some());
+        assert!(s.decide_ciba_request("req", CibaStatus::Approved, NOW + 7).await.unwrap().is_some());
         assert!(s.record_ciba_poll("req", Some(NOW + 20), NOW + 30, 15).await.unwrap());
         let got = s.get_ciba_request("req").await.unwrap().unwrap();
         assert_eq!(

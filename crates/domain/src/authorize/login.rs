@@ -4,7 +4,7 @@
 //! the authorization request in progress between its pages.
 
 use crate::UnixTime;
-use crate::crypto::{b64url, ct_eq, random_bytes, sha256};
+use crate::crypto::{ct_eq, hash_bearer, random_bytes};
 use netauth_proto::authorize::{ClaimsRequest, Display, PromptSet};
 use serde::{Deserialize, Serialize};
 
@@ -100,7 +100,7 @@ pub fn generate_otp() -> String {
 }
 
 pub fn otp_hash(code: &str) -> String {
-    b64url(&sha256(code.as_bytes()))
+    hash_bearer(code)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,13 +8,31 @@
 //! | may the client ask for this? | [`policy::authorize_request`] |
 //! | does the subscriber's consent allow it? | [`consent::decide_consent`] |
 //! | what does a JWT bearer grant's assertion ask for? | [`jwt_bearer::read_grant`] |
+//! | CIBA: which delivery mode | [`ciba::ciba_delivery`] |
+//! | CIBA: start a request | [`ciba::start_ciba`] |
+//! | CIBA: answer a poll | [`ciba::poll_ciba`] |
+//! | refresh: rotate, or detect reuse | [`refresh::decide_refresh`], [`refresh::is_replay`] |
+//! | issue tokens about a subscriber | [`issue::issue_user_tokens`] |
+//!
+//! Time is an argument (`now`, Unix seconds; `now_ms` where polling needs
+//! milliseconds): the server reads its `Clock` once per request and passes
+//! the reading down; tests pass whatever instant a case needs.
 
+pub mod ciba;
 pub mod consent;
+pub mod issue;
 pub mod jwt_bearer;
 pub mod policy;
+pub mod refresh;
 
+pub use ciba::{
+    CibaSettings, CibaStart, CibaStartInput, NewCibaRequest, PollDecision, ciba_delivery, poll_ciba,
+    start_ciba,
+};
 pub use consent::{ConsentOutcome, decide_consent};
+pub use issue::{IssueContext, IssuedTokens, UserGrant, issue_user_tokens};
 pub use policy::{LegalBases, PolicyDecision, PolicyError, PolicyGrant, ScopeBasis, authorize_request};
+pub use refresh::{RefreshDecision, RefreshInput, decide_refresh, is_replay};
 
 #[cfg(test)]
 pub(crate) mod test_support {

@@ -107,7 +107,7 @@ pub async fn authorize(app: &AppState, claims: &AccessClaims, scopes: &[&str]) -
     if let Some(purpose) = &claims.purpose {
         // The per-node cache of the rules: no database round trip.
         let rules = app.legal_bases().await?;
-        if !held.iter().any(|s| rules.rule(s, purpose).is_some()) {
+        if !held.iter().any(|s| rules.rule(s, purpose.as_str()).is_some()) {
             return Err(denied(format!("The purpose {purpose} is not allowed for this operation.")));
         }
     }

@@ -1,41 +1,48 @@
 //! Client-Initiated Backchannel Authentication (OpenID CIBA Core 1.0) with
 //! the CAMARA profile (§1.5) and seed 000's dialect.
 //!
+//! The decisions are `netauth_domain::flows` (`authorize_request`,
+//! `decide_consent`, `start_ciba`, `poll_ciba`, `issue_user_tokens`); this
+//! edge extracts, reads and writes the Store and the Network, and answers.
+//!
 //! ```text
-//! POST /bc-authorize ─► authenticate client ─► request object? (verify_request_object)
-//!   ─► login_hint (only hint) ─► purpose + scopes (normalise) ─► App::resolve_hint (Network / EntitlementServer)
-//!   ─► consent::evaluate ─► Granted: approve at once
-//!                        └► Missing/Refuse: 403 access_denied
-//!                        └► Missing/Handset: prompt (policy: ask | auto-approve | auto-deny)
+//! POST /bc-authorize ─► authenticate client ─► request object? (client_keys: verify, spend jti)
+//!   ─► login_hint (only hint) ─► purpose + scopes (normalise) ─► flows::authorize_request (PolicyGrant::Ciba)
+//!   ─► flows::ciba_delivery ─► App::resolve_hint (Network / EntitlementServer)
+//!   ─► consent::evaluate (consents on record ─► flows::decide_consent)
+//!   ─► flows::start_ciba ─► Refused: 403 access_denied
+//!                        └► Created: consent given by an auto-approving handset recorded,
+//!                           request (+ prompt) stored, handset and ping/push client notified
 //!   ─► 200 {auth_req_id, expires_in, interval}
-//! handset answers ─► decide() ─► consent::grant ─► ping/push notification
-//! POST /token grant_type=urn:openid:params:grant-type:ciba ─► poll()
-//!   authorization_pending | slow_down | access_denied | expired_token | tokens (once)
+//! handset answers ─► answer_prompt ─► Store::decide_ciba_request (approved_at = now) ─► consent::grant
+//!   ─► ping/push notification
+//! POST /token grant_type=urn:openid:params:grant-type:ciba ─► poll ─► flows::poll_ciba
+//!   Wait (record the poll): authorization_pending | slow_down; access_denied | expired_token |
+//!   Issue { auth_time = approved_at }: consume once ─► issue_user_tokens
 //! ```
 
 use crate::errors::{OAuthReply, no_store};
 use crate::infra::metrics::Metrics;
 use crate::infra::state::{App, AppState};
 use crate::oauth::ClientRequest;
+use crate::oauth::client_keys::{JtiSpace, KeysError, spend_jti, verify_with_client_keys};
 use crate::oauth::consent;
 use crate::oauth::issue::{UserGrant, issue_user_tokens};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode, Prompt, PromptStatus};
+use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode};
 use netauth_domain::client::Client;
-use netauth_domain::client_auth::{parse_jwks, verify_request_object};
-use netauth_domain::consent::ConsentCapture;
-use netauth_domain::crypto::{b64url, random_token, sha256};
-use netauth_domain::flows::{ConsentOutcome, PolicyGrant, authorize_request};
-use netauth_domain::subscriber::HandsetPolicy;
+use netauth_domain::client_auth::verify_request_object;
+use netauth_domain::crypto::hash_bearer;
+use netauth_domain::flows::ciba::invalid_auth_req_id;
+use netauth_domain::flows::{
+    CibaSettings, CibaStart, CibaStartInput, NewCibaRequest, PolicyGrant, PollDecision, authorize_request,
+    ciba_delivery, poll_ciba, start_ciba,
+};
 use netauth_proto::TokenResponse;
-use netauth_proto::{Form, GrantType, LoginHint, OAuthError, OAuthErrorCode, Purpose, Scope, purpose};
+use netauth_proto::{AuthReqId, Form, GrantType, LoginHint, OAuthError, OAuthErrorCode, Scope, purpose};
 use serde_json::{Value, json};
-
-pub fn hash_id(id: &str) -> String {
-    b64url(&sha256(id.as_bytes()))
-}
 
 fn err(code: OAuthErrorCode, d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthReply {
     OAuthError::new(code, d).into()
@@ -98,25 +105,19 @@ async fn request_object(
     endpoint_url: &str,
 ) -> Result<AuthnParams, OAuthReply> {
     let bad = |d: String| err(OAuthErrorCode::InvalidRequestObject, d);
-    let jwks = match (&client.jwks, &client.jwks_uri) {
-        (Some(j), _) => std::sync::Arc::new(parse_jwks(j)),
-        (None, Some(uri)) => app.jwks.get(&app.http, uri).await.map_err(|e| bad(e.to_string()))?,
-        (None, None) => {
-            return Err(bad("the client has no registered keys to verify the request object".into()));
-        }
-    };
     let audiences = [app.issuer.as_str(), endpoint_url];
-    let v = verify_request_object(
-        jwt,
-        client,
-        &jwks,
-        &audiences,
-        app.now(),
-        app.config.client_auth.clock_skew_secs,
-    )
-    .map_err(|e| bad(format!("request object: {e}")))?;
+    let (now, skew) = (app.now(), app.config.client_auth.clock_skew_secs);
+    let v = verify_with_client_keys(app, client, |set| {
+        verify_request_object(jwt, client, set, &audiences, now, skew)
+    })
+    .await
+    .map_err(|e| match e {
+        KeysError::NoKeys => bad("the client has no registered keys to verify the request object".into()),
+        KeysError::Fetch(e) => bad(e.to_string()),
+        KeysError::Invalid(e) => bad(format!("request object: {e}")),
+    })?;
     // A request object is single-use, like a client assertion.
-    if !app.store.record_jti(&client.client_id, &format!("request:{}", v.jti), v.exp).await? {
+    if !spend_jti(app, &client.client_id, JtiSpace::RequestObject, &v.jti, v.exp).await? {
         return Err(bad("request object: its jti has already been used".into()));
     }
     Ok(params_from_claims(&v.claims))
@@ -156,17 +157,7 @@ pub async fn bc_authorize_post(
     let Some(purpose) = decision.purpose.clone() else {
         return Err(OAuthError::from(netauth_domain::flows::PolicyError::PurposeRequired).into());
     };
-    let mode = client.backchannel_token_delivery_mode.unwrap_or(DeliveryMode::Poll);
-    if mode != DeliveryMode::Poll && p.client_notification_token.is_none() {
-        return Err(OAuthError::invalid_request(
-            "client_notification_token is required in ping and push modes",
-        )
-        .into());
-    }
-    if p.client_notification_token.as_ref().is_some_and(|t| t.len() > 1024) {
-        return Err(OAuthError::invalid_request("client_notification_token is too long").into());
-    }
-    let t = app.now();
+    let delivery = ciba_delivery(&client, p.client_notification_token.as_deref())?;
     let Some(subscriber) = app.resolve_hint(&hint).await? else {
         return Err(err(
             OAuthErrorCode::UnknownUserId,
@@ -174,10 +165,25 @@ pub async fn bc_authorize_post(
         ));
     };
     note.subscriber(&subscriber.msisdn, hint.kind());
-    let outcome = consent::evaluate(&app, &client.client_id, &subscriber.id, &decision).await?;
-    let (status, consent_scopes) = match outcome {
-        ConsentOutcome::Granted => (CibaStatus::Approved, Vec::new()),
-        ConsentOutcome::Missing { capture: ConsentCapture::Refuse, scopes: missing } => {
+    let consent = consent::evaluate(&app, &client.client_id, &subscriber.id, &decision).await?;
+    let settings = CibaSettings {
+        auth_req_ttl: app.config.ciba.auth_req_ttl_secs,
+        interval: app.config.ciba.interval_secs,
+    };
+    let input = CibaStartInput {
+        client: &client,
+        subscriber: &subscriber,
+        hint: &hint,
+        policy: &decision,
+        consent,
+        delivery,
+        notification_token: p.client_notification_token,
+        settings,
+    };
+    let t = app.now();
+    let new = match start_ciba(input, t) {
+        CibaStart::Created(new) => new,
+        CibaStart::Refused { missing, purpose } => {
             let missing: Vec<&str> = missing.iter().map(Scope::as_str).collect();
             let query: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("client_id", &client.client_id)
@@ -194,69 +200,28 @@ pub async fn bc_authorize_post(
             ))
             .into());
         }
-        ConsentOutcome::Missing { scopes: missing, .. } => match subscriber.handset_policy {
-            HandsetPolicy::Ask => (CibaStatus::Pending, missing.iter().map(Scope::to_string).collect()),
-            HandsetPolicy::AutoApprove => {
-                consent::grant(&app, &subscriber.id, &client.client_id, &purpose, &missing).await?;
-                (CibaStatus::Approved, Vec::new())
-            }
-            HandsetPolicy::AutoDeny => (CibaStatus::Denied, Vec::new()),
-        },
     };
-    let auth_req_id = random_token::<32>();
-    let ttl = app.config.ciba.auth_req_ttl_secs;
-    let amr = match (&hint, status) {
-        (LoginHint::OperatorToken(_), _) => vec!["nba".to_owned()],
-        (_, CibaStatus::Pending) => vec!["hwk".to_owned()],
-        _ => Vec::new(),
-    };
-    let request = CibaRequest {
-        id_hash: hash_id(&auth_req_id),
-        client_id: client.client_id.clone(),
-        subscriber_id: subscriber.id.clone(),
-        scope: decision.scopes.to_string(),
-        purpose: Some(purpose.to_string()),
-        hint_kind: hint.kind().into(),
-        amr,
-        status,
-        delivery: mode,
-        client_notification_token: p.client_notification_token,
-        created_at: t,
-        expires_at: t + ttl,
-        interval: app.config.ciba.interval_secs,
-        last_polled_at: None,
-        consent_scopes: consent_scopes.clone(),
-        notify_auth_req_id: (mode != DeliveryMode::Poll).then(|| auth_req_id.clone()),
-    };
-    let prompt = (status == CibaStatus::Pending).then(|| Prompt {
-        id: random_token::<16>(),
-        subscriber_id: subscriber.id.clone(),
-        kind: "ciba_consent".into(),
-        reference: request.id_hash.clone(),
-        client_id: client.client_id.clone(),
-        client_name: client.name.clone(),
-        purpose: request.purpose.clone(),
-        scopes: consent_scopes,
-        status: PromptStatus::Pending,
-        created_at: t,
-        expires_at: t + ttl,
-        code: None,
-    });
+    let NewCibaRequest { auth_req_id, request, prompt, consent_given, notify_client } = *new;
+    if !consent_given.is_empty() {
+        // The handset approves by itself: its consent is recorded as given.
+        consent::grant(&app, &subscriber.id, &client.client_id, &purpose, &consent_given).await?;
+    }
     if !app.store.insert_ciba_request(&request, prompt.as_ref(), app.config.ciba.prompt_bounds(), t).await? {
         return Err(OAuthError::access_denied(
             "too many requests are waiting for this subscriber's answer (from this client, or in all); try again later",
         )
         .into());
     }
-    count_state(&app, status);
+    count_state(&app, request.status);
     if let Some(p) = &prompt {
         app.network.notify_handset(&subscriber, p).await;
     }
-    if status != CibaStatus::Pending && mode != DeliveryMode::Poll {
-        spawn_notification_for(app.clone(), request.clone());
+    let interval = request.interval;
+    if notify_client {
+        spawn_notification_for(app.clone(), request);
     }
-    let mut r = Json(json!({ "auth_req_id": auth_req_id, "expires_in": ttl, "interval": request.interval }))
-        .into_response();
+    let body = json!({ "auth_req_id": auth_req_id.as_str(), "expires_in": settings.auth_req_ttl, "interval": interval });
+    let mut r = Json(body).into_response();
     no_store(&mut r);
     Ok(r)
 }
@@ -287,13 +252,13 @@ pub async fn answer_prompt(
         return Ok(true);
     }
     let status = if approve { CibaStatus::Approved } else { CibaStatus::Denied };
-    let Some(req) = app.store.decide_ciba_request(&prompt.reference, status).await? else {
+    // The approval's time is kept: it is the ID token's auth_time.
+    let Some(req) = app.store.decide_ciba_request(&prompt.reference, status, t).await? else {
         return Ok(true);
     };
     count_state(app, status);
-    if approve && let Some(purpose) = req.purpose.as_deref().and_then(|p| Purpose::parse(p).ok()) {
-        let scopes: Vec<Scope> = req.consent_scopes.iter().filter_map(|s| Scope::parse(s).ok()).collect();
-        consent::grant(app, &req.subscriber_id, &req.client_id, &purpose, &scopes).await?;
+    if approve && let Some(purpose) = &req.purpose {
+        consent::grant(app, &req.subscriber_id, &req.client_id, purpose, &req.consent_scopes).await?;
     }
     if req.delivery != DeliveryMode::Poll {
         spawn_notification_for(app.clone(), req);
@@ -303,58 +268,36 @@ pub async fn answer_prompt(
 
 /// The CIBA grant at the token endpoint (CIBA Core §10, §11).
 pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<TokenResponse, OAuthReply> {
-    let invalid = || OAuthError::invalid_grant("unknown, spent or foreign auth_req_id");
-    if auth_req_id.len() > 256 {
-        return Err(invalid().into());
-    }
-    let id_hash = hash_id(auth_req_id);
-    let req = app.store.get_ciba_request(&id_hash).await?.ok_or_else(invalid)?;
-    if req.client_id != client.client_id {
-        return Err(invalid().into());
-    }
-    if req.delivery == DeliveryMode::Push {
-        return Err(OAuthError::unauthorized_client(
-            "push-mode clients receive tokens at their notification endpoint",
-        )
-        .into());
-    }
-    let t = app.now();
-    if t >= req.expires_at {
-        app.metrics.labelled.ciba.inc(&[("state", "expired")]);
-        return Err(err(OAuthErrorCode::ExpiredToken, "the auth_req_id has expired"));
-    }
-    match req.status {
-        CibaStatus::Pending => {
-            // Polling faster than the interval: slow_down, and the interval
-            // grows by 5 s (CIBA Core §11).
-            let t_ms = app.now_ms();
-            let too_soon = req.last_polled_at.is_some_and(|last| t_ms - last < req.interval * 1000);
-            let interval = if too_soon { req.interval + 5 } else { req.interval };
-            app.store.record_ciba_poll(&id_hash, req.last_polled_at, t_ms, interval).await?;
-            if too_soon {
-                Err(err(OAuthErrorCode::SlowDown, format!("poll at most every {interval} s")))
-            } else {
-                Err(err(OAuthErrorCode::AuthorizationPending, "the subscriber has not answered yet"))
+    let id = AuthReqId::parse(auth_req_id)?;
+    let id_hash = hash_bearer(id.as_str());
+    let req = app.store.get_ciba_request(&id_hash).await?;
+    // One reading of the clock for the whole decision.
+    match poll_ciba(req.as_ref(), &client.client_id, app.now_ms()) {
+        PollDecision::Issue { auth_time } => {
+            let req = app.store.consume_ciba_request(&id_hash).await?.ok_or_else(invalid_auth_req_id)?;
+            Ok(tokens_for(app, client, &req, auth_time, None).await?)
+        }
+        d @ PollDecision::Wait { seen, at_ms, interval, .. } => {
+            app.store.record_ciba_poll(&id_hash, seen, at_ms, interval).await?;
+            Err(d.error().unwrap_or_else(invalid_auth_req_id).into())
+        }
+        d => {
+            if d == PollDecision::Expired {
+                app.metrics.labelled.ciba.inc(&[("state", "expired")]);
             }
-        }
-        // 400 at the token endpoint (RFC 6749 §5.2, CIBA Core §11; the
-        // CAMARA appendix lists it there), unlike bc-authorize's 403.
-        CibaStatus::Denied => {
-            Err(OAuthError::access_denied("the subscriber denied the request").with_status(400).into())
-        }
-        CibaStatus::Consumed => Err(invalid().into()),
-        CibaStatus::Approved => {
-            let req = app.store.consume_ciba_request(&id_hash).await?.ok_or_else(invalid)?;
-            Ok(tokens_for(app, client, &req, None).await?)
+            Err(d.error().unwrap_or_else(invalid_auth_req_id).into())
         }
     }
 }
 
+/// The tokens of an approved (and now consumed) request; `auth_time` is
+/// when the subscriber approved.
 async fn tokens_for(
     app: &App,
     client: &Client,
     req: &CibaRequest,
-    extra: Option<Value>,
+    auth_time: netauth_domain::UnixTime,
+    extra: Option<&serde_json::Map<String, Value>>,
 ) -> Result<TokenResponse, OAuthReply> {
     let subscriber = app
         .network
@@ -367,10 +310,10 @@ async fn tokens_for(
         UserGrant {
             client,
             subscriber: &subscriber,
-            scopes: req.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-            purpose: req.purpose.clone(),
-            amr: req.amr.clone(),
-            auth_time: app.now(),
+            scopes: &req.scope,
+            purpose: req.purpose.as_ref(),
+            amr: &req.amr,
+            auth_time,
             family_id: None,
             id_token_extra: extra,
         },
@@ -403,8 +346,10 @@ async fn notify(app: &App, req: CibaRequest) {
             }
             _ => {
                 let Ok(Some(consumed)) = app.store.consume_ciba_request(&req.id_hash).await else { return };
-                let extra = json!({ "urn:openid:params:jwt:claim:auth_req_id": id_value });
-                match tokens_for(app, &client, &consumed, Some(extra)).await {
+                let mut extra = serde_json::Map::new();
+                extra.insert("urn:openid:params:jwt:claim:auth_req_id".into(), id_value.clone().into());
+                let auth_time = consumed.approved_at.unwrap_or_else(|| app.now());
+                match tokens_for(app, &client, &consumed, auth_time, Some(&extra)).await {
                     Ok(t) => {
                         // Issued here, not at the token endpoint, so the
                         // request middleware never counts it.

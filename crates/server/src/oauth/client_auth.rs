@@ -8,7 +8,7 @@
 //!                                        it, is over budget (SECURITY.md 24)
 //!         ──► App::client()              cached registration
 //!         ──► verify: secret (constant time) | assertion (domain::client_auth)
-//!         ──► ReplayStore::record_jti    single use on every node (SECURITY.md 22)
+//!         ──► client_keys::spend_jti      single use on every node (SECURITY.md 22)
 //!         ──► status check               suspended clients get nothing (SECURITY.md 17)
 //! ```
 //! Every failure is 401 `invalid_client` with `WWW-Authenticate`, except
@@ -21,11 +21,12 @@
 
 use crate::errors::OAuthReply;
 use crate::infra::state::App;
+use crate::oauth::client_keys::{JtiSpace, spend_jti, verify_with_client_keys};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use netauth_domain::client::{AuthMethod, Client, verify_secret_dummy};
 use netauth_domain::client_auth::{
-    AssertionError, GrantAssertion, JWT_BEARER_ASSERTION_TYPE, VerifiedAssertion, parse_jwks, peek_claims,
+    AssertionError, GrantAssertion, JWT_BEARER_ASSERTION_TYPE, VerifiedAssertion, peek_claims,
     verify_app_jwt, verify_client_assertion, verify_grant_assertion,
 };
 use netauth_proto::{Form, GrantType, OAuthError};
@@ -382,35 +383,21 @@ pub async fn record_grant_jti(
     client: &Client,
     g: &GrantAssertion,
 ) -> Result<(), Result<String, OAuthReply>> {
-    match app.jti.record(&client.client_id, &format!("grant:{}", g.jti), g.exp).await {
+    match spend_jti(app, &client.client_id, JtiSpace::Grant, &g.jti, g.exp).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(Ok("the assertion's jti has already been used".into())),
         Err(e) => Err(Err(e.into())),
     }
 }
 
-/// Runs `verify` against the client's registered keys: the inline `jwks`, or
-/// the `jwks_uri` set, re-fetched once if the assertion names an unknown kid.
+/// Verifies with the client's keys (see `client_keys`); the description
+/// of a failure is what the 401 says.
 async fn verify_with_keys<T>(
     app: &App,
     client: &Client,
     verify: impl Fn(&jsonwebtoken::jwk::JwkSet) -> Result<T, AssertionError>,
 ) -> Result<T, String> {
-    if let Some(jwks) = &client.jwks {
-        return verify(&parse_jwks(jwks)).map_err(|e| e.to_string());
-    }
-    let Some(uri) = &client.jwks_uri else {
-        return Err("the client has no registered keys".into());
-    };
-    let set = app.jwks.get(&app.http, uri).await.map_err(|e| e.to_string())?;
-    match verify(&set) {
-        Err(AssertionError::UnknownKid) => match app.jwks.refresh(&app.http, uri).await {
-            Ok(Some(fresh)) => verify(&fresh).map_err(|e| e.to_string()),
-            Ok(None) => Err(AssertionError::UnknownKid.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
-        other => other.map_err(|e| e.to_string()),
-    }
+    verify_with_client_keys(app, client, verify).await.map_err(|e| e.to_string())
 }
 
 /// `Ok(Err(store failure))` is not an authentication failure: the outer
@@ -420,7 +407,7 @@ async fn record_jti(
     client: &Client,
     v: &VerifiedAssertion,
 ) -> Result<(), Result<String, OAuthReply>> {
-    match app.jti.record(&client.client_id, &v.jti, v.exp).await {
+    match spend_jti(app, &client.client_id, JtiSpace::Assertion, &v.jti, v.exp).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(Ok("the assertion's jti has already been used".into())),
         Err(e) => Err(Err(e.into())),

@@ -15,8 +15,9 @@ use crate::infra::state::App;
 use crate::oauth::issue::{UserGrant, issue_user_tokens};
 use netauth_domain::authorize::{AuthorizationCode, CodeRejection, check_code_exchange};
 use netauth_domain::client::Client;
+use netauth_domain::crypto::hash_bearer;
 use netauth_domain::revocation::RevocationKind;
-use netauth_proto::{OAuthError, TokenResponse};
+use netauth_proto::{OAuthError, Purpose, ScopeSet, TokenResponse};
 use serde_json::{Map, Value};
 
 fn invalid_code() -> OAuthReply {
@@ -33,7 +34,7 @@ pub async fn exchange(
     if code.len() > 256 {
         return Err(invalid_code());
     }
-    let hash = crate::oauth::ciba::hash_id(code);
+    let hash = hash_bearer(code);
     let t = app.now();
     let Some(rec) = app.store.consume_code(&hash, t).await? else {
         // Spent already (or never issued): if it was issued, this is a
@@ -85,17 +86,22 @@ pub async fn exchange(
             }
         }
     }
+    // The record holds what the consent step granted, written by us and
+    // valid then; one that no longer parses grants nothing.
+    let scopes = ScopeSet::from_registered(&rec.scopes).map_err(|_| invalid_code())?;
+    let purpose = rec.purpose.as_deref().map(Purpose::parse).transpose().map_err(|_| invalid_code())?;
     let tokens = issue_user_tokens(
         app,
         UserGrant {
             client,
             subscriber: &subscriber,
-            scopes: rec.scopes.clone(),
-            purpose: rec.purpose.clone(),
-            amr: rec.auth.amr.clone(),
+            scopes: &scopes,
+            purpose: purpose.as_ref(),
+            amr: &rec.auth.amr,
+            // When the subscriber authenticated, not when the code is redeemed.
             auth_time: rec.auth.auth_time,
-            family_id: Some(rec.grant_id.clone()),
-            id_token_extra: Some(Value::Object(extra)),
+            family_id: Some(&rec.grant_id),
+            id_token_extra: Some(&extra),
         },
     )
     .await?;

@@ -32,7 +32,7 @@ pub async fn introspect_post(
         Some(c) => {
             let mut v = json!({
                 "active": true,
-                "scope": c.scope,
+                "scope": c.scope.to_string(),
                 "client_id": c.client_id,
                 "token_type": "Bearer",
                 "exp": c.exp,
@@ -41,7 +41,7 @@ pub async fn introspect_post(
                 "jti": c.jti,
             });
             if let Some(p) = &c.purpose {
-                netauth_domain::json::set(&mut v, "purpose", p.clone());
+                netauth_domain::json::set(&mut v, "purpose", p.to_string());
             }
             if !c.amr.is_empty() {
                 netauth_domain::json::set(&mut v, "amr", c.amr.clone());
@@ -82,7 +82,7 @@ pub async fn revoke_post(
     } else if token.len() <= 256 {
         // A refresh token: its whole family goes, with the access tokens
         // issued from it (RFC 7009 §2.1).
-        let hash = crate::oauth::ciba::hash_id(token);
+        let hash = netauth_domain::crypto::hash_bearer(token);
         if let Some(r) = app.store.get_refresh_token(&hash).await?
             && r.client_id == client.client_id
         {

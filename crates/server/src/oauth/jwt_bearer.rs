@@ -89,14 +89,17 @@ pub async fn grant(
         }
     }
     tracing::debug!(client_id = %client.client_id, subject = req.subject.kind(), "JWT bearer grant");
+    let amr = req.subject.amr();
     Ok(issue_user_tokens(
         app,
         UserGrant {
             client,
             subscriber: &subscriber,
-            scopes: decision.scopes.iter().map(Scope::to_string).collect(),
-            purpose: Some(purpose.to_string()),
-            amr: req.subject.amr(),
+            scopes: &decision.scopes,
+            purpose: Some(&purpose),
+            amr: &amr,
+            // No interaction: the subscriber is authenticated by the
+            // assertion, now.
             auth_time: app.now(),
             family_id: None,
             id_token_extra: None,

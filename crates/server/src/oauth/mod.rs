@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod ciba;
 pub mod client_auth;
+pub mod client_keys;
 pub mod code_grant;
 pub mod consent;
 pub mod discovery;

@@ -14,11 +14,17 @@ use crate::oauth::ClientRequest;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use netauth_domain::ciba::RefreshTokenRecord;
 use netauth_domain::client::Client;
-use netauth_domain::flows::{ConsentOutcome, LegalBases, PolicyError, PolicyGrant, authorize_request};
+use netauth_domain::crypto::hash_bearer;
+use netauth_domain::flows::refresh::{consent_gone, invalid_refresh_token};
+use netauth_domain::flows::{
+    ConsentOutcome, LegalBases, PolicyGrant, RefreshDecision, RefreshInput, authorize_request,
+    decide_refresh, is_replay,
+};
 use netauth_domain::token::{AccessClaims, seal_access_token};
 use netauth_proto::TokenResponse;
-use netauth_proto::{GrantType, OAuthError, Purpose, ScopeSet, TokenRequest};
+use netauth_proto::{GrantType, OAuthError, Scope, ScopeSet, TokenRequest};
 
 /// The grant types this build implements.
 pub const IMPLEMENTED_GRANTS: &[GrantType] = &[
@@ -128,18 +134,17 @@ fn issue_client_credentials(
         PolicyGrant::ClientCredentials,
     )
     .map_err(OAuthError::from)?;
-    let granted = decision.scopes.to_string();
-    let rules = netauth_domain::camara::issuance_rules(granted.split(' '));
+    let rules = netauth_domain::camara::issuance_rules(decision.scopes.iter().map(Scope::as_str));
     let ttl = rules.ttl(app.access_token_ttl(client));
-    let mut claims =
-        AccessClaims::two_legged(&client.client_id, granted, app.issue_time(&client.client_id, None), ttl);
+    let iat = app.issue_time(&client.client_id, None);
+    let mut claims = AccessClaims::two_legged(&client.client_id, decision.scopes, iat, ttl);
     claims.single_use = rules.single_use;
     let access_token = seal_access_token(&app.key_ring(), &claims);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: ttl,
-        scope: (!claims.scope.is_empty()).then_some(claims.scope),
+        scope: (!claims.scope.is_empty()).then(|| claims.scope.to_string()),
         refresh_token: None,
         id_token: None,
     })
@@ -162,70 +167,45 @@ async fn refresh(
     scope: Option<ScopeSet>,
     originally_granted_on_invalid_scope: bool,
 ) -> Result<TokenResponse, OAuthReply> {
-    use netauth_domain::revocation::RevocationKind;
-    let invalid = || OAuthReply::from(OAuthError::invalid_grant("invalid, expired or revoked refresh token"));
+    let invalid = || OAuthReply::from(invalid_refresh_token());
     if token.len() > 256 {
         return Err(invalid());
     }
-    let hash = crate::oauth::ciba::hash_id(token);
-    let t = app.now();
-    let rec = app.store.get_refresh_token(&hash).await?.ok_or_else(invalid)?;
-    if rec.client_id != client.client_id || rec.revoked || rec.expires_at <= t {
-        return Err(invalid());
-    }
-    let granted = ScopeSet::from_stored(&rec.scope).map_err(|_| invalid())?;
-    let scope = scope.filter(|asked| !originally_granted_on_invalid_scope || asked.is_subset_of(&granted));
-    let purpose = match rec.purpose.as_deref().map(Purpose::parse).transpose() {
-        Ok(p) => p,
-        Err(_) => return Err(invalid()),
-    };
+    let hash = hash_bearer(token);
+    let rec = app.store.get_refresh_token(&hash).await?;
     let rules = app.legal_bases().await?;
-    let policy = authorize_request(
+    let t = app.now();
+    let grace_secs = app.config.tokens.refresh_reuse_grace_secs;
+    let input = RefreshInput {
+        record: rec.as_ref(),
         client,
-        scope.as_ref(),
-        purpose.as_ref(),
-        &rules,
-        PolicyGrant::Refresh { granted: &granted },
-    );
-    // A scope beyond the grant is the client's mistake (invalid_scope); a
-    // legal basis gone is the grant's end, decided after the reuse check.
-    let policy = match policy {
-        Err(e @ PolicyError::ScopeNotGranted(_)) => return Err(OAuthError::from(e).into()),
-        other => other,
+        asked: scope.as_ref(),
+        rules: &rules,
+        grace_secs,
+        originally_granted_on_invalid_scope,
     };
-    // A rotated token presented again is a replay (unless within the grace
-    // window for parallel refreshes): the whole family goes.
-    let reuse = |rotated_at: Option<i64>| {
-        let grace = app.config.tokens.refresh_reuse_grace_secs;
-        !rotated_at.is_some_and(|at| grace > 0 && t - at <= grace)
+    let decision = decide_refresh(input, t);
+    let (Some(rec), RefreshDecision::Proceed { decision, rotate }) = (&rec, &decision) else {
+        if let (Some(rec), RefreshDecision::Replay) = (&rec, &decision) {
+            revoke_family(app, client, rec, t).await?;
+        }
+        return Err(decision.error().unwrap_or_else(invalid_refresh_token).into());
     };
-    let revoke_family = || async {
-        app.store.revoke_refresh_family(&rec.family_id).await?;
-        app.revoke(RevocationKind::Grant, &rec.family_id, t, t + app.max_token_lifetime()).await?;
-        tracing::warn!(client_id = %client.client_id, "refresh token reuse: family revoked");
-        Ok::<_, OAuthReply>(invalid())
-    };
-    if rec.rotated_at.is_some() && reuse(rec.rotated_at) {
-        return Err(revoke_family().await?);
-    }
     // Checked before rotating, so a refused request spends nothing: a
     // subscriber suspended for a while, or a legal basis changed, must not
     // turn the client's next honest refresh into a false replay alarm.
     let subscriber =
         app.network.subscriber(&rec.subscriber_id).await?.filter(|s| s.is_active()).ok_or_else(invalid)?;
-    let consent_gone =
-        || OAuthReply::from(OAuthError::invalid_grant("consent for this grant is no longer given"));
-    let decision = policy.map_err(|_| consent_gone())?;
-    match crate::oauth::consent::evaluate(app, &client.client_id, &subscriber.id, &decision).await? {
+    match crate::oauth::consent::evaluate(app, &client.client_id, &subscriber.id, decision).await? {
         ConsentOutcome::Granted => {}
-        ConsentOutcome::Missing { .. } => return Err(consent_gone()),
+        ConsentOutcome::Missing { .. } => return Err(consent_gone().into()),
     }
-    let scopes: Vec<String> = decision.scopes.iter().map(|s| s.to_string()).collect();
-    if rec.rotated_at.is_none() && app.store.rotate_refresh_token(&hash, t).await?.is_none() {
+    if *rotate && app.store.rotate_refresh_token(&hash, t).await?.is_none() {
         // Lost a race with a parallel refresh of the same token.
         let now_rotated = app.store.get_refresh_token(&hash).await?.and_then(|r| r.rotated_at);
-        if reuse(now_rotated) {
-            return Err(revoke_family().await?);
+        if is_replay(now_rotated, grace_secs, t) {
+            revoke_family(app, client, rec, t).await?;
+            return Err(invalid());
         }
     }
     Ok(crate::oauth::issue::issue_user_tokens(
@@ -233,16 +213,31 @@ async fn refresh(
         crate::oauth::issue::UserGrant {
             client,
             subscriber: &subscriber,
-            scopes,
-            purpose: rec.purpose.clone(),
-            amr: rec.amr.clone(),
+            scopes: &decision.scopes,
+            purpose: rec.purpose.as_ref(),
+            amr: &rec.amr,
             // The family's records carry the time of the original approval.
             auth_time: rec.created_at,
-            family_id: Some(rec.family_id.clone()),
+            family_id: Some(&rec.family_id),
             id_token_extra: None,
         },
     )
     .await?)
+}
+
+/// A refresh token replayed: the whole family goes, with the access tokens
+/// issued from it (SECURITY.md 13).
+async fn revoke_family(
+    app: &AppState,
+    client: &Client,
+    rec: &RefreshTokenRecord,
+    t: netauth_domain::UnixTime,
+) -> Result<(), OAuthReply> {
+    use netauth_domain::revocation::RevocationKind;
+    app.store.revoke_refresh_family(&rec.family_id).await?;
+    app.revoke(RevocationKind::Grant, &rec.family_id, t, t + app.max_token_lifetime()).await?;
+    tracing::warn!(client_id = %client.client_id, "refresh token reuse: family revoked");
+    Ok(())
 }
 
 #[cfg(test)]

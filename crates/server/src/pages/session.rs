@@ -16,7 +16,7 @@
 //! GET  page  ── site.page_session ──► (Session, Set-Cookie?) ── site.form_token(session, subject, action) ──► <form>
 //! POST form  ── refuse_cross_site ── Form::parse ── own checks ── site.verify_csrf ──► change ──► 303
 //!                                                                  │ check_csrf (pure: session, subject, action, sector, time)
-//!                                                                  └ spend_csrf (ReplayStore::record_jti, once)
+//!                                                                  └ spend_csrf (JtiWriter, once)
 //! ```
 //!
 //! The pure functions take the time as an argument, so expiry is tested
@@ -25,12 +25,13 @@
 use super::form::Form;
 use super::layout::PageError;
 use super::site::PageSite;
+use crate::infra::jti_writer::JtiWriter;
 use crate::infra::state::App;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use netauth_domain::crypto::random_token;
 use netauth_domain::keys::MasterKey;
-use netauth_store::{ReplayStore, StoreError};
+use netauth_store::StoreError;
 use subtle::ConstantTimeEq;
 
 /// The form field carrying the token.
@@ -178,12 +179,8 @@ impl PageSite {
     }
 
     /// Spends a checked token: true the first time, on any node.
-    pub async fn spend_csrf(
-        &self,
-        replay: &(impl ReplayStore + ?Sized),
-        nonce: &CsrfNonce,
-    ) -> Result<bool, StoreError> {
-        replay.record_jti(self.replay_scope, &format!("csrf:{}", nonce.nonce), nonce.expires_at).await
+    pub async fn spend_csrf(&self, jti: &JtiWriter, nonce: &CsrfNonce) -> Result<bool, StoreError> {
+        jti.record(self.replay_scope, &format!("csrf:{}", nonce.nonce), nonce.expires_at).await
     }
 
     /// A token for a form a page is about to show, issued now.
@@ -216,7 +213,7 @@ impl PageSite {
         let token = form.get(CSRF_FIELD).unwrap_or("");
         let nonce =
             self.check_csrf(&app.master, &session, subject, action, token, app.now()).map_err(refused)?;
-        if !self.spend_csrf(app.store.as_ref(), &nonce).await? {
+        if !self.spend_csrf(&app.jti, &nonce).await? {
             return Err(refused(CsrfRefusal::Spent));
         }
         Ok(())
@@ -340,14 +337,15 @@ mod tests {
     #[tokio::test]
     async fn token_is_spent_once() {
         let store = netauth_store::connect("sqlite::memory:", 1).await.unwrap();
+        let store = crate::infra::jti_writer::JtiWriter::spawn(store);
         let (m, s) = (master(), session("abcdefghijklmnopqrstuv"));
         let t = A.csrf_token(&m, &s, "sub", "act", T);
         let nonce = A.check_csrf(&m, &s, "sub", "act", &t, T).unwrap();
-        assert!(A.spend_csrf(store.as_ref(), &nonce).await.unwrap());
-        assert!(!A.spend_csrf(store.as_ref(), &nonce).await.unwrap(), "spent twice");
+        assert!(A.spend_csrf(&store, &nonce).await.unwrap());
+        assert!(!A.spend_csrf(&store, &nonce).await.unwrap(), "spent twice");
         // Another token of the same form is a new nonce.
         let t2 = A.csrf_token(&m, &s, "sub", "act", T);
         let nonce2 = A.check_csrf(&m, &s, "sub", "act", &t2, T).unwrap();
-        assert!(A.spend_csrf(store.as_ref(), &nonce2).await.unwrap());
+        assert!(A.spend_csrf(&store, &nonce2).await.unwrap());
     }
 }

@@ -10,7 +10,7 @@ use crate::routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
-use netauth_domain::crypto::{b64url, random_bytes, random_token, sha256};
+use netauth_domain::crypto::{hash_bearer, random_bytes, random_token};
 use netauth_domain::subscriber::{HandsetPolicy, OperatorTokenRecord, SimRecord};
 use netauth_proto::CamaraError;
 use netauth_proto::time::{format_rfc3339, parse_rfc3339};
@@ -87,7 +87,7 @@ pub async fn operator_token_post(
     let token = random_token::<24>();
     app.store
         .insert_operator_token(&OperatorTokenRecord {
-            token_hash: b64url(&sha256(token.as_bytes())),
+            token_hash: hash_bearer(&token),
             subscriber_id: s.id,
             expires_at: app.now() + OPERATOR_TOKEN_TTL,
         })

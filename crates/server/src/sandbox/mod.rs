@@ -22,7 +22,7 @@ use base64::Engine;
 use demo_clients::DEMO_CLIENTS;
 use netauth_domain::client::{AuthMethod, ClientSecret, SigningAlg};
 use netauth_domain::consent::LegalBasisRule;
-use netauth_domain::crypto::{b64url, sha256};
+use netauth_domain::crypto::{b64url, hash_bearer};
 use netauth_domain::json::set;
 use netauth_domain::keys::{SigningKey, jwk_thumbprint};
 use netauth_domain::subscriber::{
@@ -37,7 +37,7 @@ pub async fn echo_get(bearer: Bearer) -> Json<Value> {
     let c = bearer.0;
     Json(json!({
         "client_id": c.client_id,
-        "scope": c.scope,
+        "scope": c.scope.to_string(),
         "issued_at": c.iat,
         "expires_at": c.exp,
         "three_legged": c.is_three_legged(),
@@ -190,7 +190,7 @@ pub async fn load_demo_data(
             if let Some(s) = &secret {
                 client.secrets = vec![ClientSecret {
                     id: "demo".into(),
-                    digest: b64url(&sha256(s.as_bytes())),
+                    digest: hash_bearer(s),
                     created_at: client.created_at,
                     expires_at: None,
                 }];

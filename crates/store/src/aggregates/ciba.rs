@@ -37,9 +37,15 @@ pub trait CibaStore: Send + Sync {
         now: UnixTime,
         interval: i64,
     ) -> Result<bool>;
-    /// pending → `status` (approved or denied). Returns the request as updated
-    /// if it was pending, else `None`.
-    async fn decide_ciba_request(&self, id_hash: &str, status: CibaStatus) -> Result<Option<CibaRequest>>;
+    /// pending → `status` (approved or denied) at `now`, which an approval
+    /// keeps as the request's `approved_at` (the ID token's `auth_time`).
+    /// Returns the request as updated if it was pending, else `None`.
+    async fn decide_ciba_request(
+        &self,
+        id_hash: &str,
+        status: CibaStatus,
+        now: UnixTime,
+    ) -> Result<Option<CibaRequest>>;
     /// approved → consumed, atomically: of concurrent callers exactly one
     /// gets the request.
     async fn consume_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>>;
@@ -210,10 +216,21 @@ macro_rules! impl_backend {
                     &self,
                     id_hash: &str,
                     status: CibaStatus,
+                    now: UnixTime,
                 ) -> Result<Option<CibaRequest>> {
                     // Only decisions: the domain refuses `pending → consumed`,
                     // which would skip approval.
-                    self.transition_ciba(id_hash, CibaStatus::Pending, status).await
+                    if !matches!(status, CibaStatus::Approved | CibaStatus::Denied) {
+                        return Ok(None);
+                    }
+                    let claim = sqlx::query_as(q::CLAIM_CIBA_STATUS)
+                        .bind(id_hash)
+                        .bind(CibaStatus::Pending.as_str())
+                        .bind(status.as_str());
+                    self.claim_one(claim, q::SET_CIBA_DOCUMENT, |r: &mut CibaRequest| {
+                        Ok(r.decide(status, now)?)
+                    })
+                    .await
                 }
 
                 async fn consume_ciba_request(&self, id_hash: &str) -> Result<Option<CibaRequest>> {

@@ -50,7 +50,7 @@ use netauth_domain::authorize::{
 use netauth_domain::ciba::PromptStatus;
 use netauth_domain::client::Client;
 use netauth_domain::consent::ConsentStatus;
-use netauth_domain::crypto::random_token;
+use netauth_domain::crypto::{hash_bearer, random_token};
 use netauth_domain::subscriber::Subscriber;
 use netauth_proto::authorize::{authorization_response_url, error_response_url};
 use netauth_proto::{Form, LoginHint, Msisdn, OAuthError, OAuthErrorCode};
@@ -87,10 +87,6 @@ pub fn router() -> Router<AppState> {
         .route(routes::AUTHORIZE_CONFIRM.path, post(pages::confirm_post))
         .route(routes::AUTHORIZE_CONSENT.path, post(pages::consent_post));
     crate::pages::site_router(&SITE, r)
-}
-
-pub(crate) fn hash(s: &str) -> String {
-    crate::oauth::ciba::hash_id(s)
 }
 
 /// The browser side of a request: its session cookie and its line.
@@ -304,8 +300,8 @@ impl Flow<'_> {
             }
         };
         let handle = random_token::<16>();
-        req.id_hash = hash(&handle);
-        req.session_hash = hash(session.as_str());
+        req.id_hash = hash_bearer(&handle);
+        req.session_hash = hash_bearer(session.as_str());
         req.version = 0;
         req.created_at = t;
         req.expires_at = t + self.app.config.authorize.request_ttl_secs;
@@ -318,7 +314,9 @@ impl Flow<'_> {
     /// subscriber.
     async fn login_session(&self) -> Result<Option<LoginSession>, StoreError> {
         let Some(s) = &self.browser.session else { return Ok(None) };
-        let Some(ls) = self.app.store.get_login_session(&hash(s.as_str())).await? else { return Ok(None) };
+        let Some(ls) = self.app.store.get_login_session(&hash_bearer(s.as_str())).await? else {
+            return Ok(None);
+        };
         if ls.expires_at <= self.now() {
             return Ok(None);
         }
@@ -354,17 +352,17 @@ impl Flow<'_> {
         self.app
             .store
             .insert_login_session(&LoginSession {
-                id_hash: hash(s.as_str()),
+                id_hash: hash_bearer(s.as_str()),
                 auth: auth.clone(),
                 created_at: t,
                 expires_at: t + self.app.config.authorize.session_ttl_secs,
             })
             .await?;
         if let Some(old) = &self.browser.session {
-            self.app.store.delete_login_session(&hash(old.as_str())).await?;
+            self.app.store.delete_login_session(&hash_bearer(old.as_str())).await?;
         }
         self.cookie = c;
-        req.session_hash = hash(s.as_str());
+        req.session_hash = hash_bearer(s.as_str());
         req.authenticated = Some(auth);
         req.handset = None;
         Ok(())
@@ -512,11 +510,11 @@ impl Flow<'_> {
     ) -> Result<Response, PageError> {
         let t = self.now();
         let code = random_token::<32>();
-        let session_hash = self.session().map(|s| hash(s.as_str())).unwrap_or_default();
+        let session_hash = self.session().map(|s| hash_bearer(s.as_str())).unwrap_or_default();
         let include_scope = granted != req.scopes || !req.scope_sent;
         let scope = granted.join(" ");
         let rec = AuthorizationCode {
-            code_hash: hash(&code),
+            code_hash: hash_bearer(&code),
             client_id: req.client_id.clone(),
             redirect_uri: req.redirect_uri.clone(),
             redirect_uri_sent: req.redirect_uri_sent,

@@ -10,7 +10,7 @@
 
 use super::i18n::{Texts, masked_number, purpose_label, scope_label, texts};
 use super::request::{normalise_number, page_display};
-use super::{Browser, Flow, Peer, SITE, hash};
+use super::{Browser, Flow, Peer, SITE};
 use crate::infra::state::AppState;
 use crate::pages::{Form, Layout, PageError, refuse_cross_site, render, see_other};
 use crate::routes;
@@ -25,6 +25,7 @@ use netauth_domain::authorize::{
 };
 use netauth_domain::ciba::{Prompt, PromptStatus};
 use netauth_domain::client::Client;
+use netauth_domain::crypto::hash_bearer;
 use netauth_domain::crypto::random_token;
 use netauth_domain::subscriber::{HandsetPolicy, Subscriber};
 use netauth_proto::{LoginHint, Msisdn, OAuthError, Purpose, Scope};
@@ -249,13 +250,13 @@ async fn load(
     if handle.len() > 64 {
         return Err(gone());
     }
-    let req = app.store.get_pending_authorization(&hash(handle)).await?.ok_or_else(gone)?;
+    let req = app.store.get_pending_authorization(&hash_bearer(handle)).await?.ok_or_else(gone)?;
     let lang = crate::pages::Lang::negotiate(req.ui_locales.as_deref());
     let display = page_display(req.display);
     if req.expires_at <= app.now() {
         return Err(gone().shown(lang, display));
     }
-    if browser.session.as_ref().map(|s| hash(s.as_str())) != Some(req.session_hash.clone()) {
+    if browser.session.as_ref().map(|s| hash_bearer(s.as_str())) != Some(req.session_hash.clone()) {
         return Err(PageError::forbidden(
             "This sign-in was started in another browser session. Go back to the application and start again.",
         )

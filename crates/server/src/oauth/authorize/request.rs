@@ -8,11 +8,12 @@
 //! descriptions).
 
 use crate::infra::state::App;
+use crate::oauth::client_keys::{JtiSpace, KeysError, spend_jti, verify_with_client_keys};
 use crate::pages::{Display as PageDisplay, Lang, PageError};
 use axum::http::StatusCode;
 use netauth_domain::authorize::{PendingAuthorization, RedirectUriError, resolve_redirect_uri};
 use netauth_domain::client::Client;
-use netauth_domain::client_auth::{parse_jwks, verify_authorization_request_object};
+use netauth_domain::client_auth::verify_authorization_request_object;
 use netauth_domain::flows::{PolicyGrant, authorize_request};
 use netauth_proto::authorize::AuthorizationParams;
 use netauth_proto::{Form, GrantType, OAuthError, OAuthErrorCode, Scope, ScopeSet, purpose};
@@ -206,27 +207,21 @@ async fn request_object(
     endpoint_url: &str,
 ) -> Result<AuthorizationParams, OAuthError> {
     let bad = |d: String| OAuthError::new(OAuthErrorCode::InvalidRequestObject, d);
-    let jwks = match (&client.jwks, &client.jwks_uri) {
-        (Some(j), _) => Arc::new(parse_jwks(j)),
-        (None, Some(uri)) => app.jwks.get(&app.http, uri).await.map_err(|e| bad(e.to_string()))?,
-        (None, None) => {
-            return Err(bad("the client has no registered keys to verify the request object".into()));
-        }
-    };
     let canonical = format!("{}{}", app.issuer, crate::routes::AUTHORIZE.path);
     let audiences = [app.issuer.as_str(), canonical.as_str(), endpoint_url];
-    let v = verify_authorization_request_object(
-        jwt,
-        client,
-        &jwks,
-        &audiences,
-        app.now(),
-        app.config.client_auth.clock_skew_secs,
-    )
-    .map_err(|e| bad(format!("request object: {e}")))?;
-    // Single use, like a client assertion (and in the same namespace as
-    // CIBA's signed requests).
-    match app.jti.record(&client.client_id, &format!("request:{}", v.jti), v.exp).await {
+    let (now, skew) = (app.now(), app.config.client_auth.clock_skew_secs);
+    let v = verify_with_client_keys(app, client, |set| {
+        verify_authorization_request_object(jwt, client, set, &audiences, now, skew)
+    })
+    .await
+    .map_err(|e| match e {
+        KeysError::NoKeys => bad("the client has no registered keys to verify the request object".into()),
+        KeysError::Fetch(e) => bad(e.to_string()),
+        KeysError::Invalid(e) => bad(format!("request object: {e}")),
+    })?;
+    // Single use, like a client assertion (and in the same space as CIBA's
+    // signed requests).
+    match spend_jti(app, &client.client_id, JtiSpace::RequestObject, &v.jti, v.exp).await {
         Ok(true) => {}
         Ok(false) => return Err(bad("request object: its jti has already been used".into())),
         Err(_) => return Err(OAuthError::temporarily_unavailable("the request could not be checked")),
