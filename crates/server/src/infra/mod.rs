@@ -19,4 +19,5 @@ pub mod openapi;
 pub mod ops;
 pub mod pseudonym;
 pub mod request_log;
+pub mod secret_strength;
 pub mod state;
