@@ -267,6 +267,145 @@ fn operator_and_subscriber_cli() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue #11 point 8: each mistake gets one wording, the same from the CLI
+/// (`netauth: …`, exit status 1) as in the admin API's `message`, because both
+/// go through the same checks.
+#[tokio::test]
+async fn cli_and_admin_api_word_each_mistake_alike() {
+    use reqwest::Method;
+    use serde_json::json;
+    let app = crate::helpers::spawn_app().await;
+    let dir = temp_dir();
+    assert!(run(&dir, &["migrate"]).0);
+    let (ok, _, err) = run(&dir, &["operator", "add", "--id", "op1", "--name", "Op One", "--country", "ES"]);
+    assert!(ok, "{err}");
+    let op = json!({"id": "op1", "name": "Op One", "country": "ES", "number_ranges": []});
+    assert_eq!(app.admin(Method::PUT, "/operators/op1", Some(op)).await.status(), 200);
+    // The same number registered on both sides, to be refused a second time.
+    assert!(run(&dir, &["subscriber", "add", "--phone-number", "+34612345678", "--operator", "op1"]).0);
+    let taken = json!({"phone_number": "+34612345678", "operator_id": "op1"});
+    assert_eq!(app.admin(Method::POST, "/subscribers", Some(taken.clone())).await.status(), 201);
+
+    let client = |extra: serde_json::Value| {
+        let mut body = json!({"name": "x", "token_endpoint_auth_method": "client_secret_basic"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        Some(body)
+    };
+    let create = ["client", "create", "--name", "x"];
+    type Body = Option<serde_json::Value>;
+    // (the mistake, the admin API request, the same mistake on the command line)
+    let cases: Vec<(&str, Method, &str, Body, Vec<&str>)> = vec![
+        (
+            "an unknown grant type",
+            Method::POST,
+            "/clients",
+            client(json!({"grant_types": ["password"]})),
+            [&create[..], &["--auth-method", "client_secret_basic", "--grant-type", "password"]].concat(),
+        ),
+        (
+            "an unknown authentication method",
+            Method::POST,
+            "/clients",
+            client(json!({"token_endpoint_auth_method": "client_secret_jwt"})),
+            [&create[..], &["--auth-method", "client_secret_jwt"]].concat(),
+        ),
+        (
+            "an unknown ID token algorithm",
+            Method::POST,
+            "/clients",
+            client(json!({"id_token_signed_response_alg": "HS256"})),
+            [&create[..], &["--auth-method", "client_secret_basic", "--id-token-alg", "HS256"]].concat(),
+        ),
+        (
+            "private_key_jwt without keys",
+            Method::POST,
+            "/clients",
+            client(json!({"token_endpoint_auth_method": "private_key_jwt"})),
+            [&create[..], &["--auth-method", "private_key_jwt"]].concat(),
+        ),
+        (
+            "the code flow with nowhere to send the code",
+            Method::POST,
+            "/clients",
+            client(json!({"grant_types": ["authorization_code"]})),
+            [&create[..], &["--auth-method", "client_secret_basic", "--grant-type", "authorization_code"]]
+                .concat(),
+        ),
+        ("an unknown client", Method::GET, "/clients/nobody", None, vec!["client", "show", "nobody"]),
+        (
+            "suspending an unknown client",
+            Method::POST,
+            "/clients/nobody/suspend",
+            None,
+            vec!["client", "suspend", "nobody"],
+        ),
+        (
+            "a malformed phone number",
+            Method::POST,
+            "/subscribers",
+            Some(json!({"phone_number": "612345678", "operator_id": "op1"})),
+            vec!["subscriber", "add", "--phone-number", "612345678", "--operator", "op1"],
+        ),
+        (
+            "an unknown operator",
+            Method::POST,
+            "/subscribers",
+            Some(json!({"phone_number": "+34612345679", "operator_id": "nobody"})),
+            vec!["subscriber", "add", "--phone-number", "+34612345679", "--operator", "nobody"],
+        ),
+        (
+            "an unknown handset policy",
+            Method::POST,
+            "/subscribers",
+            Some(json!({"phone_number": "+34612345679", "operator_id": "op1", "handset_policy": "maybe"})),
+            vec![
+                "subscriber",
+                "add",
+                "--phone-number",
+                "+34612345679",
+                "--operator",
+                "op1",
+                "--policy",
+                "maybe",
+            ],
+        ),
+        (
+            "a number already registered",
+            Method::POST,
+            "/subscribers",
+            Some(taken),
+            vec!["subscriber", "add", "--phone-number", "+34612345678", "--operator", "op1"],
+        ),
+        (
+            "looking up a malformed number",
+            Method::GET,
+            "/subscribers/612345678",
+            None,
+            vec!["subscriber", "show", "612345678"],
+        ),
+        (
+            "deleting a number nobody has",
+            Method::DELETE,
+            "/subscribers/+34612999999",
+            None,
+            vec!["subscriber", "delete", "+34612999999"],
+        ),
+    ];
+    for (what, method, path, body, args) in cases {
+        let resp = app.admin(method, path, body).await;
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap();
+        assert!(status.is_client_error(), "{what}: the admin API answered {status} {v}");
+        let message = v["message"].as_str().unwrap();
+        let (ok, _, err) = run(&dir, &args);
+        assert!(!ok, "{what}: the CLI accepted it");
+        assert_eq!(err.trim_end(), format!("netauth: {message}"), "{what}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// SIGTERM: in-flight requests finish, then the process exits cleanly; logs
 /// are JSON lines with `--log-format json`.
 #[tokio::test]

@@ -25,6 +25,37 @@ fn invalid(m: impl Into<String>) -> ApiReply {
     CamaraError::invalid_argument(m.into()).into()
 }
 
+/// A handset policy by its name; the CLI's `--policy` goes through here too.
+pub fn parse_handset_policy(s: &str) -> Result<HandsetPolicy, ApiReply> {
+    const ALL: [(HandsetPolicy, &str); 3] = [
+        (HandsetPolicy::Ask, "ask"),
+        (HandsetPolicy::AutoApprove, "auto_approve"),
+        (HandsetPolicy::AutoDeny, "auto_deny"),
+    ];
+    ALL.iter().find(|(_, n)| *n == s).map(|(p, _)| *p).ok_or_else(|| {
+        invalid(crate::admin::manage::not_served_message("handset_policy", s, &ALL.map(|(_, n)| n)))
+    })
+}
+
+/// A subscriber names an operator netauth knows (the admin API and the CLI).
+pub async fn require_operator(store: &dyn netauth_store::Store, id: &str) -> Result<(), ApiReply> {
+    match store.get_operator(id).await? {
+        Some(_) => Ok(()),
+        None => Err(invalid(format!("no operator `{id}`"))),
+    }
+}
+
+/// Stores a new subscriber; a number already registered is a 409 saying so
+/// (the admin API and the CLI).
+pub async fn insert_subscriber(store: &dyn netauth_store::Store, s: &Subscriber) -> Result<(), ApiReply> {
+    store.insert_subscriber(s).await.map_err(|e| match e {
+        netauth_store::StoreError::Conflict => {
+            CamaraError::new(409, "ALREADY_EXISTS", "a subscriber with this number already exists").into()
+        }
+        e => e.into(),
+    })
+}
+
 pub fn check_operator(o: &Operator) -> Result<(), ApiReply> {
     let id_ok = !o.id.is_empty()
         && o.id.len() <= 64
@@ -91,8 +122,11 @@ pub struct SubscriberInput {
     pub sims: Vec<SimRecord>,
     #[serde(default)]
     pub addresses: Vec<AddressAssignment>,
+    // `ask` when absent; text, parsed by `parse_handset_policy` so the CLI
+    // and the API word an unknown policy alike.
     #[serde(default)]
-    pub handset_policy: HandsetPolicy,
+    #[schema(value_type = HandsetPolicy)]
+    pub handset_policy: Option<String>,
 }
 
 /// A SIM history: in order of activation, bounded.
@@ -116,6 +150,8 @@ pub fn build_subscriber(
     created_at: i64,
 ) -> Result<Subscriber, ApiReply> {
     let msisdn = Msisdn::parse(&input.phone_number).map_err(|e| invalid(e.description.to_string()))?;
+    let handset_policy =
+        input.handset_policy.as_deref().map(parse_handset_policy).transpose()?.unwrap_or_default();
     let mut addresses = Vec::with_capacity(input.addresses.len());
     for a in input.addresses {
         let ip: IpAddr = a.ip.parse().map_err(|_| invalid(format!("`{}` is not an IP address", a.ip)))?;
@@ -135,7 +171,7 @@ pub fn build_subscriber(
         status: input.status,
         sims: input.sims,
         addresses,
-        handset_policy: input.handset_policy,
+        handset_policy,
         created_at,
     })
 }
@@ -164,11 +200,9 @@ pub async fn subscribers_post(
     State(app): State<AppState>,
     ApiJson(input): ApiJson<SubscriberInput>,
 ) -> Result<(StatusCode, Json<Subscriber>), ApiReply> {
-    if app.store.get_operator(&input.operator_id).await?.is_none() {
-        return Err(invalid(format!("no operator `{}`", input.operator_id)));
-    }
+    require_operator(app.store.as_ref(), &input.operator_id).await?;
     let s = build_subscriber(input, None, app.now())?;
-    app.store.insert_subscriber(&s).await?;
+    insert_subscriber(app.store.as_ref(), &s).await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 
@@ -189,9 +223,7 @@ pub async fn subscriber_put(
     ApiJson(input): ApiJson<SubscriberInput>,
 ) -> Result<Json<Subscriber>, ApiReply> {
     let old = crate::camara::subscriber_by_number(&app, &msisdn).await?;
-    if app.store.get_operator(&input.operator_id).await?.is_none() {
-        return Err(invalid(format!("no operator `{}`", input.operator_id)));
-    }
+    require_operator(app.store.as_ref(), &input.operator_id).await?;
     let s = build_subscriber(input, Some(old.id), old.created_at)?;
     app.store.update_subscriber(&s).await?;
     Ok(Json(s))

@@ -21,8 +21,14 @@ use netauth_proto::{CamaraError, Msisdn};
 /// The subscriber with this E.164 number: 400 `INVALID_ARGUMENT` for a
 /// malformed number, 404 `IDENTIFIER_NOT_FOUND` for one nobody has.
 pub async fn subscriber_by_number(app: &AppState, msisdn: &str) -> Result<Subscriber, ApiReply> {
+    subscriber_in(app.store.as_ref(), msisdn).await
+}
+
+/// [`subscriber_by_number`] in a Store: the CLI's `subscriber show` and
+/// `delete` word a malformed or unknown number as the APIs do.
+pub async fn subscriber_in(store: &dyn netauth_store::Store, msisdn: &str) -> Result<Subscriber, ApiReply> {
     Msisdn::parse(msisdn).map_err(|e| CamaraError::invalid_argument(e.description.to_string()))?;
-    app.store
+    store
         .subscriber_by_msisdn(msisdn)
         .await?
         .ok_or_else(|| CamaraError::new(404, "IDENTIFIER_NOT_FOUND", "no subscriber has this number").into())

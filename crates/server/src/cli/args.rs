@@ -2,8 +2,6 @@
 
 use crate::infra::config::LogFormat;
 use clap::{Args, Parser, Subcommand};
-use netauth_domain::client::{AuthMethod, SigningAlg};
-use netauth_proto::GrantType;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -195,16 +193,18 @@ pub enum ClientCommand {
         /// Display name, shown to subscribers on consent prompts (e.g. "Fraud check").
         #[arg(long)]
         name: String,
-        /// client_secret_basic, client_secret_post, private_key_jwt or app_jwt.
-        #[arg(long, value_parser = parse_method)]
-        auth_method: AuthMethod,
+        /// client_secret_basic, client_secret_post, private_key_jwt or app_jwt
+        /// (checked as the admin API checks it, with the same message).
+        #[arg(long)]
+        auth_method: String,
         /// Fixed client id (default: random), e.g. my-app.
         #[arg(long)]
         client_id: Option<String>,
         /// Grant type (repeatable; default client_credentials): client_credentials,
-        /// urn:openid:params:grant-type:ciba, refresh_token, urn:ietf:params:oauth:grant-type:jwt-bearer.
-        #[arg(long = "grant-type", value_parser = parse_grant)]
-        grant_types: Vec<GrantType>,
+        /// authorization_code (needs --redirect-uri), refresh_token,
+        /// urn:openid:params:grant-type:ciba, urn:ietf:params:oauth:grant-type:jwt-bearer.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
         /// Allowed scope (repeatable), e.g. --scope sim-swap --scope number-verification:verify.
         #[arg(long = "scope")]
         scopes: Vec<String>,
@@ -224,8 +224,8 @@ pub enum ClientCommand {
         #[arg(long)]
         access_token_ttl: Option<i64>,
         /// ES256, RS256, PS256 or EdDSA.
-        #[arg(long, value_parser = parse_alg)]
-        id_token_alg: Option<SigningAlg>,
+        #[arg(long)]
+        id_token_alg: Option<String>,
         /// CORS origin (repeatable), e.g. https://app.example.
         #[arg(long = "cors-origin")]
         cors_origins: Vec<String>,
@@ -274,14 +274,4 @@ pub enum ClientCommand {
         /// The client's id (see `netauth client list`).
         client_id: String,
     },
-}
-
-fn parse_method(s: &str) -> Result<AuthMethod, String> {
-    AuthMethod::parse(s).ok_or_else(|| format!("unknown method `{s}`"))
-}
-fn parse_grant(s: &str) -> Result<GrantType, String> {
-    GrantType::parse(s).ok_or_else(|| format!("unknown grant type `{s}`"))
-}
-fn parse_alg(s: &str) -> Result<SigningAlg, String> {
-    SigningAlg::parse(s).ok_or_else(|| format!("unknown algorithm `{s}`"))
 }

@@ -229,10 +229,7 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
             print_json(&all)
         }
         ClientCommand::Show { client_id, .. } => {
-            let c = store
-                .get_client(&client_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no client `{client_id}`"))?;
+            let c = store.get_client(&client_id).await?.ok_or(manage::ManageError::NotFound)?;
             print_json(&manage::ClientView::from(&c))
         }
         ClientCommand::Suspend { client_id, .. } => print_json(

@@ -4,15 +4,14 @@
 use super::args::{OperatorCommand, SubscriberCommand};
 use super::{open, print_json};
 use crate::infra::clock::system_now as now;
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 pub(super) async fn operator_command(cmd: OperatorCommand) -> anyhow::Result<()> {
     match cmd {
         OperatorCommand::Add { target, id, name, country, ranges } => {
             let (_, store, _) = open(&target, false).await?;
             let o = netauth_domain::subscriber::Operator { id, name, country, number_ranges: ranges };
-            crate::admin::network::check_operator(&o)
-                .map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
+            crate::admin::network::check_operator(&o).map_err(said)?;
             store.upsert_operator(&o).await?;
             print_json(&o)
         }
@@ -21,6 +20,11 @@ pub(super) async fn operator_command(cmd: OperatorCommand) -> anyhow::Result<()>
             print_json(&store.list_operators().await?)
         }
     }
+}
+
+/// The admin API's refusal as the CLI says it: its message, word for word.
+fn said(e: crate::errors::ApiReply) -> anyhow::Error {
+    anyhow::anyhow!(e.0.message.to_string())
 }
 
 /// `IP` or `IP,FIRST-LAST`.
@@ -40,11 +44,7 @@ pub(super) async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result
     match cmd {
         SubscriberCommand::Add { target, phone_number, operator, addresses, sim_age_days, policy } => {
             let (_, store, _) = open(&target, false).await?;
-            if store.get_operator(&operator).await?.is_none() {
-                bail!("no operator `{operator}` (add it with `netauth operator add`)");
-            }
-            let policy = serde_json::from_value(serde_json::Value::String(policy.clone()))
-                .map_err(|_| anyhow::anyhow!("policy `{policy}`: expected ask, auto_approve or auto_deny"))?;
+            crate::admin::network::require_operator(store.as_ref(), &operator).await.map_err(said)?;
             let t = now();
             let input = SubscriberInput {
                 sims: vec![netauth_domain::subscriber::SimRecord {
@@ -55,15 +55,10 @@ pub(super) async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result
                 operator_id: operator,
                 status: Default::default(),
                 addresses: addresses.iter().map(|a| parse_address(a)).collect::<anyhow::Result<_>>()?,
-                handset_policy: policy,
+                handset_policy: Some(policy),
             };
-            let s = build_subscriber(input, None, t).map_err(|e| anyhow::anyhow!(e.0.message.to_string()))?;
-            store.insert_subscriber(&s).await.map_err(|e| match e {
-                netauth_store::StoreError::Conflict => {
-                    anyhow::anyhow!("a subscriber with this number exists")
-                }
-                e => e.into(),
-            })?;
+            let s = build_subscriber(input, None, t).map_err(said)?;
+            crate::admin::network::insert_subscriber(store.as_ref(), &s).await.map_err(said)?;
             print_json(&s)
         }
         SubscriberCommand::List { target } => {
@@ -83,18 +78,11 @@ pub(super) async fn subscriber_command(cmd: SubscriberCommand) -> anyhow::Result
         }
         SubscriberCommand::Show { target, phone_number } => {
             let (_, store, _) = open(&target, false).await?;
-            let s = store
-                .subscriber_by_msisdn(&phone_number)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no subscriber `{phone_number}`"))?;
-            print_json(&s)
+            print_json(&crate::camara::subscriber_in(store.as_ref(), &phone_number).await.map_err(said)?)
         }
         SubscriberCommand::Delete { target, phone_number } => {
             let (_, store, _) = open(&target, false).await?;
-            let s = store
-                .subscriber_by_msisdn(&phone_number)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no subscriber `{phone_number}`"))?;
+            let s = crate::camara::subscriber_in(store.as_ref(), &phone_number).await.map_err(said)?;
             store.delete_subscriber(&s.id).await?;
             println!("deleted {phone_number}");
             Ok(())

@@ -176,8 +176,8 @@ pub async fn load_demo_data(
             let req = NewClient {
                 client_id: Some(spec.id.into()),
                 name: spec.name.into(),
-                token_endpoint_auth_method: spec.method,
-                grant_types: Some(spec.grants.to_vec()),
+                token_endpoint_auth_method: spec.method.as_str().into(),
+                grant_types: Some(spec.grants.iter().map(|g| g.as_str().into()).collect()),
                 scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
                 purposes: spec.purposes.iter().map(|s| s.to_string()).collect(),
                 jwks: key.as_ref().map(|(_, jwks, _)| jwks.clone()),
