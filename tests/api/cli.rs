@@ -406,6 +406,96 @@ async fn cli_and_admin_api_word_each_mistake_alike() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue #11 point 7: the sandbox writes one info line per answered OAuth,
+/// OIDC or CIBA request (client, endpoint, outcome, reason, the subscriber a
+/// hint named), none for other requests, and never a secret or a token.
+#[tokio::test]
+async fn sandbox_logs_one_info_line_per_oauth_request() {
+    let dir = temp_dir();
+    let port = free_port();
+    let log = dir.join("sandbox.log");
+    let child = netauth()
+        .current_dir(&dir)
+        .args(["sandbox", "--log-format", "json", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("NETAUTH_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _guard = Kill(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut doc: Option<Value> = None;
+    for _ in 0..100 {
+        if let Ok(t) = std::fs::read_to_string(dir.join("netauth-data/sandbox.json"))
+            && let Ok(v) = serde_json::from_str(&t)
+            && http.get(format!("{base}/healthz")).send().await.is_ok()
+        {
+            doc = Some(v);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let doc = doc.expect("the sandbox came up");
+    let secret_of = |id: &str| {
+        doc["clients"].as_array().unwrap().iter().find(|c| c["client_id"] == id).unwrap()["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (basic, ciba) = (secret_of("demo-basic"), secret_of("demo-ciba"));
+    let token = |secret: String| {
+        http.post(format!("{base}/token"))
+            .basic_auth("demo-basic", Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    let ok: Value = token(basic.clone()).await.unwrap().json().await.unwrap();
+    let access = ok["access_token"].as_str().expect("a token").to_owned();
+    assert_eq!(token("wrong".into()).await.unwrap().status(), 401);
+    let bc = http
+        .post(format!("{base}/bc-authorize"))
+        .basic_auth("demo-ciba", Some(&ciba))
+        .form(&[("login_hint", "tel:+34655555555"), ("scope", "dpv:FraudPreventionAndDetection sim-swap")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bc.status(), 200);
+    assert_eq!(http.get(format!("{base}/userinfo")).send().await.unwrap().status(), 401);
+    // Not OAuth: no line.
+    assert_eq!(http.get(format!("{base}/jwks")).send().await.unwrap().status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "netauth::sandbox::requests")
+        .collect();
+    let f = |i: usize, k: &str| lines[i]["fields"][k].as_str().map(str::to_owned).unwrap_or_default();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines.iter().all(|l| l["level"] == "INFO"), "{text}");
+    assert_eq!(
+        (f(0, "endpoint"), f(0, "client_id"), f(0, "outcome")),
+        ("/token".into(), "demo-basic".into(), "ok".into())
+    );
+    assert_eq!(f(0, "grant_type"), "client_credentials");
+    assert_eq!(
+        (f(1, "outcome"), f(1, "reason")),
+        ("invalid_client".into(), "client authentication failed".into())
+    );
+    assert_eq!(
+        (f(2, "endpoint"), f(2, "client_id"), f(2, "outcome")),
+        ("/bc-authorize".into(), "demo-ciba".into(), "ok".into())
+    );
+    assert_eq!(f(2, "subscriber"), "+34655555555");
+    assert_eq!(f(3, "endpoint"), "/userinfo");
+    for secret in [&basic, &ciba, &access] {
+        assert!(!text.contains(secret.as_str()), "a secret or token in the log");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// SIGTERM: in-flight requests finish, then the process exits cleanly; logs
 /// are JSON lines with `--log-format json`.
 #[tokio::test]

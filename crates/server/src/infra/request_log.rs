@@ -138,11 +138,21 @@ fn grant_label(g: &str) -> &'static str {
     netauth_proto::GrantType::ALL.iter().find(|k| k.as_str() == g).map_or("other", |k| k.as_str())
 }
 
-/// OAuth and CIBA protocol endpoints: the ones the sandbox logs at info.
+/// OAuth, OIDC and CIBA protocol endpoints: the ones the sandbox logs at
+/// info (`/authorize` only for the answers that are not a page: redirects
+/// back to the client and JSON errors).
 fn is_oauth(endpoint: &str) -> bool {
-    [routes::TOKEN, routes::G2P_TOKEN, routes::BC_AUTHORIZE, routes::INTROSPECT, routes::REVOKE]
-        .iter()
-        .any(|e| e.paths().any(|p| p == endpoint))
+    [
+        routes::TOKEN,
+        routes::G2P_TOKEN,
+        routes::AUTHORIZE,
+        routes::BC_AUTHORIZE,
+        routes::INTROSPECT,
+        routes::REVOKE,
+        routes::USERINFO,
+    ]
+    .iter()
+    .any(|e| e.paths().any(|p| p == endpoint))
 }
 
 /// What the inspector leaves out: pages (a handset page reloading would
