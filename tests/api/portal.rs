@@ -242,4 +242,9 @@ async fn metrics_name_every_family_after_the_requests_that_feed_it() {
     }
     let revoked = sample(&m, "netauth_revocation_set_entries").expect("the revocation set's size");
     assert!(revoked >= 1.0, "the revoked access token is not in the set: {revoked}");
+    // docs/deployment.md names every family /metrics exposes.
+    let doc = include_str!("../../docs/deployment.md");
+    for family in m.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next()) {
+        assert!(doc.contains(&format!("`{family}")), "docs/deployment.md does not list {family}");
+    }
 }
