@@ -139,7 +139,12 @@ async fn observe(State(app): State<AppState>, mut req: Request, next: Next) -> R
     // request log, kept apart, is in clear.
     let log_path = app.log_names.path(&path);
     tracing::debug!(request_id = %id, %method, path = %log_path, status, micros, "request");
-    crate::infra::request_log::record(&app, &resp, note, method.as_str(), &path, &endpoint, &id, micros);
+    let listeners = crate::infra::request_log::Listeners {
+        metrics: &app.metrics.labelled,
+        inspector: app.sandbox().then_some(&app.requests),
+        now: app.now(),
+    };
+    crate::infra::request_log::record(listeners, &resp, note, method.as_str(), &path, &endpoint, &id, micros);
     resp
 }
 
@@ -174,7 +179,7 @@ pub fn router(app: AppState) -> Router {
     }
     let limits = &app.config.server;
     r.fallback(not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), crate::infra::cors::cors))
+        .layer(middleware::from_fn_with_state(app.clone(), crate::infra::cors_layer::cors))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod cors;
+pub mod cors_layer;
 pub mod jti_writer;
 pub mod jwks_cache;
 pub mod keys;

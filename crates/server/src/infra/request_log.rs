@@ -12,7 +12,7 @@
 //! logging (its own tracing target, `netauth::sandbox::requests`, and only
 //! in sandbox mode), since it names subscribers' numbers.
 
-use crate::infra::state::App;
+use crate::infra::metrics::Labelled;
 use crate::routes;
 use axum::http::header;
 use axum::response::Response;
@@ -167,11 +167,22 @@ fn inspected(endpoint: &str, resp: &Response) -> bool {
     !html && !ops.contains(&endpoint)
 }
 
+/// Who hears about answered requests. Passed in by the middleware rather
+/// than read from the application state, which holds the [`RequestLog`]:
+/// this module does not import `state`, so the two form no cycle.
+pub struct Listeners<'a> {
+    pub metrics: &'a Labelled,
+    /// The request inspector: in sandbox mode only.
+    pub inspector: Option<&'a RequestLog>,
+    /// The time the exchange is recorded with (Unix seconds).
+    pub now: i64,
+}
+
 /// Tells the listeners what happened to one request (called by the
 /// middleware in `app.rs` once the response is ready).
 #[allow(clippy::too_many_arguments, reason = "one call site, the middleware, passes what it measured")]
 pub fn record(
-    app: &App,
+    to: Listeners<'_>,
     resp: &Response,
     note: Note,
     method: &str,
@@ -188,7 +199,7 @@ pub fn record(
         None if status < 400 => "ok".to_owned(),
         None => status.to_string(),
     };
-    let m = &app.metrics.labelled;
+    let m = to.metrics;
     m.requests.inc(&[("endpoint", endpoint), ("outcome", &outcome)]);
     m.latency.observe(endpoint, micros);
     if let Some(g) = &n.grant_type {
@@ -198,11 +209,11 @@ pub fn record(
             m.tokens_issued.inc(&[("grant_type", g)]);
         }
     }
-    if !app.sandbox() || !inspected(endpoint, resp) {
+    let Some(inspector) = to.inspector.filter(|_| inspected(endpoint, resp)) else {
         return;
-    }
+    };
     let e = Exchange {
-        at: app.now(),
+        at: to.now,
         method: method.to_owned(),
         path: path.chars().take(512).collect(),
         endpoint: endpoint.to_owned(),
@@ -231,7 +242,7 @@ pub fn record(
             "sandbox request"
         );
     }
-    app.requests.push(e);
+    inspector.push(e);
 }
 
 #[cfg(test)]
