@@ -662,3 +662,79 @@ async fn subscriber_id(app: &TestApp, n: u8) -> String {
         app.admin(Method::GET, &format!("/subscribers/{}", msisdn(n)), None).await.json().await.unwrap();
     s["id"].as_str().unwrap().to_owned()
 }
+
+/// Seed 001: "the network authentication flow requires the site to use
+/// http ... all other pages must be https". The entry (`authorize.entry_url`)
+/// recognises the line where the operator's proxy enriched the request,
+/// shows nothing and keeps nothing there, and hands the browser over to the
+/// issuer with a one-time secret.
+#[tokio::test]
+async fn seed_001_plain_http_entry_hands_over_to_the_issuer_once() {
+    let app = spawn_with(Options {
+        tweak: Box::new(|cfg| {
+            cfg.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            cfg.authorize.msisdn_header = "x-msisdn".into();
+            cfg.authorize.entry_url = "http://nba.operator.test".into();
+        }),
+        ..Default::default()
+    })
+    .await;
+    netauth_server::sandbox::load_demo_network(&app.app).await.unwrap();
+    let c = oidc_client(&app, "client_secret_basic", json!({})).await;
+    let q: String =
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(params(&c, "openid")).finish();
+    let entry = |number: Option<&str>| {
+        let mut r =
+            app.http.get(app.url(&format!("/oauth/v2/authorize?{q}"))).header("host", "nba.operator.test");
+        if let Some(n) = number {
+            r = r.header("x-msisdn", n);
+        }
+        r.send()
+    };
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+
+    // On a subscriber's line: handed over, then a code without a page.
+    let r = entry(Some("+34600000003")).await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(r.headers().get("set-cookie").is_none(), "nothing is kept on the plain-HTTP origin");
+    let handover = location(&r);
+    assert!(handover.starts_with(&format!("{}/authorize/resume?request=", app.base)), "{handover}");
+    assert!(handover.contains("&handover="), "{handover}");
+    let r = app.http.get(&handover).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    let cb = location(&r);
+    assert!(cb.starts_with(&c_redirect(&c, &app).await), "{cb}");
+    let code = form_urlencoded::parse(cb.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (s, tok) = exchange(&app, &c, &code, &[]).await;
+    assert_eq!(s, 200, "{tok}");
+    let id = claims(tok["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], json!(["nba"]));
+    assert_eq!(id["sub"], app.app.master.pairwise_sub(&c.client_id, &subscriber_id(&app, 3).await));
+    // The same hand-over again: the request is over.
+    assert_eq!(app.http.get(&handover).send().await.unwrap().status(), 410);
+
+    // Off the mobile network: handed over all the same, and the issuer's
+    // page asks for the number. The secret works once, for one browser.
+    let r = entry(None).await.unwrap();
+    let handover = location(&r);
+    let r = app.http.get(&handover).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("set-cookie").is_some(), "the issuer's session for this browser");
+    assert!(r.text().await.unwrap().contains("name=\"msisdn\""), "the fallback page");
+    let thief = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    assert_eq!(thief.get(&handover).send().await.unwrap().status(), 403, "used already");
+
+    // Without the entry's Host, nothing changes: the issuer's own /authorize.
+    let r = app.http.get(app.url(&format!("/oauth/v2/authorize?{q}"))).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the fallback page at once");
+}
+
+async fn c_redirect(c: &TestClient, app: &TestApp) -> String {
+    let v: Value =
+        app.admin(Method::GET, &format!("/clients/{}", c.client_id), None).await.json().await.unwrap();
+    v["redirect_uris"][0].as_str().unwrap().to_owned()
+}

@@ -442,6 +442,7 @@ fn pending(id_hash: &str) -> PendingAuthorization {
         ui_locales: None,
         login_hint: None,
         enabled_for: None,
+        handover_hash: None,
         claims: Default::default(),
         acr_requested: false,
         authenticated: None,

@@ -187,6 +187,12 @@ pub struct PendingAuthorization {
     /// its client and `state`); only that subscriber may end it with a code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled_for: Option<String>,
+    /// Seed 001's plain-HTTP entry: the hash of the one-time secret that
+    /// hands this request over from the `http://` entry URL, where the line
+    /// was recognised, to the `https` issuer's pages (see
+    /// `authorize.entry_url`). Taken once, then cleared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover_hash: Option<String>,
     pub claims: ClaimsRequest,
     /// Whether the client asked for `acr` (`acr_values` or `claims`).
     pub acr_requested: bool,

@@ -24,6 +24,13 @@ pub struct AuthorizeConfig {
     /// A header carrying the subscriber's number (operator header
     /// enrichment), believed only from `server.trusted_proxies`; empty: off.
     pub msisdn_header: String,
+    /// Seed 001's plain-HTTP entry (`http://host[:port]`, empty: none): the
+    /// address, reached through the operator's header-enriching proxy, that
+    /// an application's plain-HTTP page sends the browser to. A request
+    /// whose `Host` is this entry's is never shown a page there: the line is
+    /// recognised, and the browser is handed over to the `https` issuer
+    /// with a one-time secret.
+    pub entry_url: String,
 }
 
 impl Default for AuthorizeConfig {
@@ -36,6 +43,7 @@ impl Default for AuthorizeConfig {
             otp_max_attempts: 3,
             default_purpose: "dpv:RequestedServiceProvision".into(),
             msisdn_header: String::new(),
+            entry_url: String::new(),
         }
     }
 }
@@ -63,6 +71,17 @@ impl AuthorizeConfig {
         {
             return Err(("authorize.msisdn_header", "must be a valid header name"));
         }
+        if !self.entry_url.is_empty() && self.entry_host().is_none() {
+            return Err(("authorize.entry_url", "must be http://host or http://host:port, without a path"));
+        }
         Ok(())
+    }
+
+    /// The `Host` value of `entry_url`, when it is a well-formed
+    /// `http://host[:port]`.
+    pub fn entry_host(&self) -> Option<&str> {
+        let host = self.entry_url.strip_prefix("http://")?;
+        let ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+        ok.then_some(host)
     }
 }

@@ -195,7 +195,18 @@ async fn authorize(
     let browser = Browser::new(app, peer, headers);
     let mut flow =
         Flow { app, browser: &browser, client: &v.client, handle: None, cookie: None, redirect_status };
+    if is_entry(app, headers) {
+        return flow.hand_over(pending).await.unwrap_or_else(IntoResponse::into_response);
+    }
     flow.advance(pending).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Whether a request came to seed 001's plain-HTTP entry (its `Host` is
+/// `authorize.entry_url`'s). A client that sends that `Host` elsewhere only
+/// gets the hand-over it would have got there.
+fn is_entry(app: &App, headers: &HeaderMap) -> bool {
+    let Some(entry) = app.config.authorize.entry_host() else { return false };
+    headers.get(header::HOST).and_then(|v| v.to_str().ok()).is_some_and(|h| h.eq_ignore_ascii_case(entry))
 }
 
 /// Seed 001 words a refusal its own way ("The resource owner denied the
@@ -366,6 +377,66 @@ impl Flow<'_> {
         req.authenticated = Some(auth);
         req.handset = None;
         Ok(())
+    }
+
+    /// Seed 001's plain-HTTP entry ("a simple http page to initiate the
+    /// flow; all other pages must be https"): the line is recognised here,
+    /// where the operator's proxy could enrich the request, and nothing is
+    /// shown. The request is stored bound to no browser, and the browser is
+    /// sent to the `https` issuer's `/authorize/resume` with a one-time
+    /// secret, which binds it there to whoever presents it first.
+    async fn hand_over(&mut self, mut req: PendingAuthorization) -> Result<Response, PageError> {
+        let t = self.now();
+        if !req.prompt.login
+            && let Some(sub) = self.line_subscriber().await?
+        {
+            req.authenticated = Some(Authentication {
+                subscriber_id: sub.id.clone(),
+                amr: vec![AMR_NBA.to_owned()],
+                auth_time: t,
+            });
+        }
+        let handle = random_token::<16>();
+        let secret = random_token::<16>();
+        req.id_hash = hash_bearer(&handle);
+        req.handover_hash = Some(hash_bearer(&secret));
+        // No browser holds this session: only the hand-over can take it.
+        req.session_hash = hash_bearer(&random_token::<16>());
+        req.version = 0;
+        req.created_at = t;
+        req.expires_at = t + self.app.config.authorize.request_ttl_secs;
+        self.app.store.insert_pending_authorization(&req).await?;
+        let url = format!(
+            "{}{}?request={handle}&handover={secret}",
+            self.app.issuer,
+            routes::AUTHORIZE_RESUME.path
+        );
+        Ok(redirect(&url, self.redirect_status))
+    }
+
+    /// The `https` side of [`Flow::hand_over`]: the secret is checked and
+    /// cleared in one conditional write (of two browsers racing with it,
+    /// one wins), and the request is bound to a new session of this browser.
+    pub async fn take_handover(
+        &mut self,
+        mut req: PendingAuthorization,
+        secret: &str,
+    ) -> Result<Response, PageError> {
+        let matches = req
+            .handover_hash
+            .as_deref()
+            .is_some_and(|h| netauth_domain::crypto::ct_eq(h.as_bytes(), hash_bearer(secret).as_bytes()));
+        if !matches {
+            return Err(PageError::forbidden(
+                "This sign-in link was already used. Go back to the application and start again.",
+            ));
+        }
+        let (s, c) = SITE.new_session(self.app.issuer.starts_with("https://"));
+        req.handover_hash = None;
+        req.session_hash = hash_bearer(s.as_str());
+        self.cookie = c;
+        self.save(&mut req).await?;
+        self.advance(req).await
     }
 
     /// Takes the request as far as it can go without the person: a page to

@@ -233,6 +233,35 @@ pub async fn consent_page(
 
 // ---------------------------------------------------------------- handlers
 
+/// A request handed over from the plain-HTTP entry: it exists, has not
+/// expired, and its client is still active (the session check is the
+/// hand-over's secret instead).
+async fn load_handed_over(
+    app: &AppState,
+    handle: &str,
+) -> Result<(PendingAuthorization, Arc<Client>), PageError> {
+    let gone = || {
+        PageError::new(
+            StatusCode::GONE,
+            "Expired",
+            "This sign-in is over or took too long. Go back to the application and start again.",
+        )
+    };
+    if handle.len() > 64 {
+        return Err(gone());
+    }
+    let req = app.store.get_pending_authorization(&hash_bearer(handle)).await?.ok_or_else(gone)?;
+    if req.expires_at <= app.now() {
+        return Err(gone());
+    }
+    let client = app
+        .client(&req.client_id)
+        .await?
+        .filter(|c| c.is_active())
+        .ok_or_else(|| PageError::bad_request("The application is no longer available."))?;
+    Ok((req, client))
+}
+
 /// The request a page's form or link names, checked: it exists, has not
 /// expired, and belongs to this browser's session.
 async fn load(
@@ -278,6 +307,20 @@ pub async fn resume_get(
     let q = Form::parse_query(query.as_deref())?;
     let handle = q.field("request")?.to_owned();
     let browser = Browser::new(&app, peer, &headers);
+    // From seed 001's plain-HTTP entry: no browser session owns the request
+    // yet; the one-time secret decides who does.
+    if let Some(secret) = q.get("handover") {
+        let (req, client) = load_handed_over(&app, &handle).await?;
+        let mut flow = Flow {
+            app: &app,
+            browser: &browser,
+            client: &client,
+            handle: Some(handle.clone()),
+            cookie: None,
+            redirect_status: StatusCode::FOUND,
+        };
+        return flow.take_handover(req, secret).await;
+    }
     let (req, client) = load(&app, &browser, &handle).await?;
     let mut flow = Flow {
         app: &app,

@@ -168,6 +168,7 @@ pub async fn validate(app: &App, form: &Form, endpoint_url: &str) -> Result<Vali
         // error; a number pre-fills the fallback page.
         login_hint: params.login_hint.as_deref().and_then(hint_number),
         enabled_for: None,
+        handover_hash: None,
         acr_requested: params.acr_values.is_some() || v.claims.asks("acr"),
         claims: v.claims,
         authenticated: None,
