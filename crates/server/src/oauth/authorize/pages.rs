@@ -233,40 +233,22 @@ pub async fn consent_page(
 
 // ---------------------------------------------------------------- handlers
 
-/// A request handed over from the plain-HTTP entry: it exists, has not
-/// expired, and its client is still active (the session check is the
-/// hand-over's secret instead).
-async fn load_handed_over(
-    app: &AppState,
-    handle: &str,
-) -> Result<(PendingAuthorization, Arc<Client>), PageError> {
-    let gone = || {
-        PageError::new(
-            StatusCode::GONE,
-            "Expired",
-            "This sign-in is over or took too long. Go back to the application and start again.",
-        )
-    };
-    if handle.len() > 64 {
-        return Err(gone());
-    }
-    let req = app.store.get_pending_authorization(&hash_bearer(handle)).await?.ok_or_else(gone)?;
-    if req.expires_at <= app.now() {
-        return Err(gone());
-    }
-    let client = app
-        .client(&req.client_id)
-        .await?
-        .filter(|c| c.is_active())
-        .ok_or_else(|| PageError::bad_request("The application is no longer available."))?;
-    Ok((req, client))
-}
-
 /// The request a page's form or link names, checked: it exists, has not
 /// expired, and belongs to this browser's session.
 async fn load(
     app: &AppState,
     browser: &Browser,
+    handle: &str,
+) -> Result<(PendingAuthorization, Arc<Client>), PageError> {
+    load_for(app, Some(browser), handle).await
+}
+
+/// As [`load`]; with `None` the session is not checked: a request handed
+/// over from the plain-HTTP entry belongs to no browser yet, and its
+/// one-time secret stands in for the session.
+async fn load_for(
+    app: &AppState,
+    browser: Option<&Browser>,
     handle: &str,
 ) -> Result<(PendingAuthorization, Arc<Client>), PageError> {
     let gone = || {
@@ -285,7 +267,9 @@ async fn load(
     if req.expires_at <= app.now() {
         return Err(gone().shown(lang, display));
     }
-    if browser.session.as_ref().map(|s| hash_bearer(s.as_str())) != Some(req.session_hash.clone()) {
+    if let Some(browser) = browser
+        && browser.session.as_ref().map(|s| hash_bearer(s.as_str())) != Some(req.session_hash.clone())
+    {
         return Err(PageError::forbidden(
             "This sign-in was started in another browser session. Go back to the application and start again.",
         )
@@ -310,7 +294,7 @@ pub async fn resume_get(
     // From seed 001's plain-HTTP entry: no browser session owns the request
     // yet; the one-time secret decides who does.
     if let Some(secret) = q.get("handover") {
-        let (req, client) = load_handed_over(&app, &handle).await?;
+        let (req, client) = load_for(&app, None, &handle).await?;
         let mut flow = Flow {
             app: &app,
             browser: &browser,
