@@ -25,6 +25,9 @@ const PATHS: &[(&str, &str)] = &[
     ("/number-verification/v2/device-phone-number", "GET"),
     ("/sim-swap/v2/check", "POST"),
     ("/sim-swap/v2/retrieve-date", "POST"),
+    ("/camara/number-verification/v031/verify", "POST"),
+    ("/apigateway/sim-swap/v0/check", "POST"),
+    ("/camara/sim-swap/v040/retrieve-date", "POST"),
 ];
 
 async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> reqwest::Response {

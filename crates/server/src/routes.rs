@@ -81,6 +81,9 @@ pub const CORS: &[(Endpoint, &str)] = &[
     (NUMBER_VERIFICATION_DEVICE_PHONE_NUMBER, "GET"),
     (SIM_SWAP_CHECK, "POST"),
     (SIM_SWAP_RETRIEVE_DATE, "POST"),
+    (NUMBER_VERIFICATION_V0_VERIFY, "POST"),
+    (SIM_SWAP_V0_CHECK, "POST"),
+    (SIM_SWAP_V0_RETRIEVE_DATE, "POST"),
 ];
 
 /// The methods of `path` if it is a CORS path.
@@ -131,6 +134,35 @@ pub const SIM_SWAP_CHECK: Endpoint = Endpoint { path: "/sim-swap/v2/check", alia
 pub const SIM_SWAP_RETRIEVE_DATE: Endpoint = Endpoint { path: "/sim-swap/v2/retrieve-date", aliases: &[] };
 pub const SIM_SWAP_OPENAPI: Endpoint = Endpoint { path: "/sim-swap/v2/openapi.json", aliases: &[] };
 pub const SIM_SWAP_OTHER: Endpoint = Endpoint { path: "/sim-swap/v2/{*rest}", aliases: &[] };
+
+// The older API versions the operators' SDKs call (`camara::version`), at
+// CAMARA's own base path and at the operators' names for it: Telefónica's
+// gateway (seed 000) prefixes `/apigateway`, Vonage's (seed 002) names the
+// release (`/camara/sim-swap/v040`, `/camara/number-verification/v031`).
+
+/// Number Verification 0.3.1.
+pub const NUMBER_VERIFICATION_V0_VERIFY: Endpoint = Endpoint {
+    path: "/number-verification/v0/verify",
+    aliases: &["/apigateway/number-verification/v0/verify", "/camara/number-verification/v031/verify"],
+};
+pub const NUMBER_VERIFICATION_V0_OTHER: Endpoint = Endpoint {
+    path: "/number-verification/v0/{*rest}",
+    aliases: &["/apigateway/number-verification/v0/{*rest}", "/camara/number-verification/v031/{*rest}"],
+};
+
+/// SIM Swap 0.4.0.
+pub const SIM_SWAP_V0_CHECK: Endpoint = Endpoint {
+    path: "/sim-swap/v0/check",
+    aliases: &["/apigateway/sim-swap/v0/check", "/camara/sim-swap/v040/check"],
+};
+pub const SIM_SWAP_V0_RETRIEVE_DATE: Endpoint = Endpoint {
+    path: "/sim-swap/v0/retrieve-date",
+    aliases: &["/apigateway/sim-swap/v0/retrieve-date", "/camara/sim-swap/v040/retrieve-date"],
+};
+pub const SIM_SWAP_V0_OTHER: Endpoint = Endpoint {
+    path: "/sim-swap/v0/{*rest}",
+    aliases: &["/apigateway/sim-swap/v0/{*rest}", "/camara/sim-swap/v040/{*rest}"],
+};
 
 /// The admin API (`/admin/v1`, bearer admin token). The `#[utoipa::path]`
 /// attributes repeat these strings (the macro takes literals); the OpenAPI

@@ -12,10 +12,11 @@
 //! body identifier); CAMARA_common.yaml (`XCorrelator`, `PhoneNumber`).
 
 use crate::camara::bearer::Bearer;
+use crate::camara::version::CorrelatorRule;
 use crate::errors::ApiReply;
 use crate::infra::api_limits::Refusal;
 use crate::infra::state::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
@@ -40,15 +41,20 @@ pub fn is_phone_number(s: &str) -> bool {
     })
 }
 
-/// Middleware on every resource-API route: refuses a malformed
-/// `x-correlator`, echoes a valid one on every answer (errors included), and
-/// keeps answers about subscribers out of caches.
-pub async fn correlator(req: Request, next: Next) -> Response {
+/// Middleware on every resource-API route: keeps answers about subscribers
+/// out of caches and applies the path's contract to `x-correlator` (v2:
+/// refuses a malformed one, echoes a valid one on every answer, errors
+/// included; the v0 contracts: see [`CorrelatorRule`]).
+pub async fn correlator(State(rule): State<CorrelatorRule>, req: Request, next: Next) -> Response {
     let mut values = req.headers().get_all(&X_CORRELATOR).iter();
-    let value = match (values.next(), values.next()) {
-        (None, _) => None,
-        (Some(v), None) if is_valid_correlator(v.as_bytes()) => Some(v.clone()),
-        _ => {
+    let value = match (rule, values.next(), values.next()) {
+        (CorrelatorRule::Ignored, ..) | (_, None, _) => None,
+        (CorrelatorRule::EchoAny, Some(v), None) => Some(v.clone()),
+        (CorrelatorRule::Checked, Some(v), None) if is_valid_correlator(v.as_bytes()) => Some(v.clone()),
+        (CorrelatorRule::EchoAny, Some(_), Some(_)) => {
+            return ApiReply(CamaraError::invalid_argument("x-correlator must be sent once")).into_response();
+        }
+        (CorrelatorRule::Checked, ..) => {
             return ApiReply(CamaraError::invalid_argument(
                 "x-correlator must match ^[a-zA-Z0-9-_:;.\\/<>{}]{0,256}$ and be sent once",
             ))

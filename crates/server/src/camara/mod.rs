@@ -1,4 +1,5 @@
-//! The CAMARA resource APIs: Number Verification v2 and SIM Swap v2, what
+//! The CAMARA resource APIs: Number Verification v2 and SIM Swap v2 (and
+//! their v0 releases the operators' SDKs call, `version`), what
 //! every call goes through (`call`: x-correlator, bearer token, per-client
 //! limits, scope and purpose, body schema, the token-versus-body identifier
 //! rules, single-use tokens), and their OpenAPI documents. Errors are
@@ -9,12 +10,16 @@ pub mod call;
 pub mod number_verification;
 pub mod openapi;
 pub mod sim_swap;
+pub mod version;
 
 use crate::errors::ApiReply;
 use crate::infra::state::AppState;
 use crate::routes::{self, Endpoint};
 use axum::Router;
+use axum::extract::State;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, get, post};
+use call::{Caller, JsonBody};
 use netauth_domain::subscriber::Subscriber;
 use netauth_proto::{CamaraError, Msisdn};
 
@@ -49,28 +54,57 @@ fn api_route(
     e.paths().fold(r, |r, p| r.route(p, m.clone()))
 }
 
-/// Every resource-API route, behind the x-correlator middleware.
+/// Unknown operations under an API's base: 404 `NOT_FOUND`.
+fn other_operations(r: Router<AppState>, e: Endpoint) -> Router<AppState> {
+    e.paths().fold(r, |r, p| r.route(p, axum::routing::any(no_such_operation)))
+}
+
+/// Every resource-API route, behind the x-correlator middleware of its
+/// contract. Each version's routes call the same handlers with their
+/// [`ApiVersion`](version::ApiVersion).
 pub fn router() -> Router<AppState> {
+    use version::ApiVersion::{V0, V2};
+    let correlated = |r: Router<AppState>, rule| r.layer(from_fn_with_state(rule, call::correlator));
     let mut r = Router::new();
-    r = api_route(r, routes::NUMBER_VERIFICATION_VERIFY, post(number_verification::verify_post), "POST");
-    r = api_route(
-        r,
-        routes::NUMBER_VERIFICATION_DEVICE_PHONE_NUMBER,
-        get(number_verification::device_phone_number_get),
-        "GET, HEAD",
-    );
-    r = api_route(
-        r,
-        routes::NUMBER_VERIFICATION_OPENAPI,
-        get(openapi::number_verification_openapi_get),
-        "GET, HEAD",
-    );
-    r = api_route(r, routes::SIM_SWAP_CHECK, post(sim_swap::check_post), "POST");
-    r = api_route(r, routes::SIM_SWAP_RETRIEVE_DATE, post(sim_swap::retrieve_date_post), "POST");
-    r = api_route(r, routes::SIM_SWAP_OPENAPI, get(openapi::sim_swap_openapi_get), "GET, HEAD");
-    // Unknown operations under an API's base: 404 with the x-correlator.
-    for e in [routes::NUMBER_VERIFICATION_OTHER, routes::SIM_SWAP_OTHER] {
-        r = e.paths().fold(r, |r, p| r.route(p, axum::routing::any(no_such_operation)));
+    for (v, verify, nv_other, check, retrieve, ss_other) in [
+        (
+            V2,
+            routes::NUMBER_VERIFICATION_VERIFY,
+            routes::NUMBER_VERIFICATION_OTHER,
+            routes::SIM_SWAP_CHECK,
+            routes::SIM_SWAP_RETRIEVE_DATE,
+            routes::SIM_SWAP_OTHER,
+        ),
+        (
+            V0,
+            routes::NUMBER_VERIFICATION_V0_VERIFY,
+            routes::NUMBER_VERIFICATION_V0_OTHER,
+            routes::SIM_SWAP_V0_CHECK,
+            routes::SIM_SWAP_V0_RETRIEVE_DATE,
+            routes::SIM_SWAP_V0_OTHER,
+        ),
+    ] {
+        let verify_post =
+            move |s: State<AppState>, c: Caller, b: JsonBody| number_verification::verify_post(s, c, b, v);
+        let check_post = move |s: State<AppState>, c: Caller, b: JsonBody| sim_swap::check_post(s, c, b, v);
+        let retrieve_post =
+            move |s: State<AppState>, c: Caller, b: JsonBody| sim_swap::retrieve_date_post(s, c, b, v);
+        let mut nv = api_route(Router::new(), verify, post(verify_post), "POST");
+        if v == V2 {
+            let share = get(number_verification::device_phone_number_get);
+            nv = api_route(nv, routes::NUMBER_VERIFICATION_DEVICE_PHONE_NUMBER, share, "GET, HEAD");
+            let doc = get(openapi::number_verification_openapi_get);
+            nv = api_route(nv, routes::NUMBER_VERIFICATION_OPENAPI, doc, "GET, HEAD");
+        }
+        nv = other_operations(nv, nv_other);
+        let mut ss = api_route(Router::new(), check, post(check_post), "POST");
+        ss = api_route(ss, retrieve, post(retrieve_post), "POST");
+        if v == V2 {
+            ss = api_route(ss, routes::SIM_SWAP_OPENAPI, get(openapi::sim_swap_openapi_get), "GET, HEAD");
+        }
+        ss = other_operations(ss, ss_other);
+        r = r.merge(correlated(nv, v.correlator_rule_number_verification()));
+        r = r.merge(correlated(ss, v.correlator_rule_sim_swap()));
     }
-    r.layer(axum::middleware::from_fn(call::correlator))
+    r
 }
