@@ -65,24 +65,28 @@ async fn legacy_subject(
     claims: &AccessClaims,
     number: Option<&str>,
 ) -> Result<Subscriber, ApiReply> {
-    let found = match (claims.sub.as_deref(), claims.msisdn.as_deref(), number) {
-        (Some(_), Some(own), Some(n)) if own != n => {
-            return Err(CamaraError::new(
-                403,
-                "INVALID_TOKEN_CONTEXT",
-                "phoneNumber is not the phone number of the access token",
-            )
-            .into());
-        }
-        (Some(sub), ..) => app.network.subscriber(sub).await?,
-        (None, _, Some(n)) => app.network.subscriber_by_number(n).await?,
-        (None, _, None) => {
+    let found = match (claims.sub.as_deref(), number) {
+        (Some(sub), _) => app.network.subscriber(sub).await?,
+        (None, Some(n)) => app.network.subscriber_by_number(n).await?,
+        (None, None) => {
             return Err(CamaraError::invalid_argument(
                 "`phoneNumber` is required: the access token names no phone number",
             )
             .into());
         }
     };
+    // The token's own number: sealed in it, or its subscriber's.
+    let own = claims.msisdn.as_deref().or(found.as_ref().map(|s| s.msisdn.as_str()));
+    if let (Some(_), Some(n), Some(own)) = (claims.sub.as_deref(), number, own)
+        && n != own
+    {
+        return Err(CamaraError::new(
+            403,
+            "INVALID_TOKEN_CONTEXT",
+            "phoneNumber is not the phone number of the access token",
+        )
+        .into());
+    }
     found.filter(Subscriber::is_active).ok_or_else(|| {
         CamaraError::new(
             404,
