@@ -244,9 +244,30 @@ pub fn spawn_background(app: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish for
-/// up to `server.shutdown_grace_secs`.
+/// up to `server.shutdown_grace_secs`. Over TLS when `[tls]` is configured.
 pub async fn serve(app: AppState, listener: TcpListener) -> anyhow::Result<()> {
-    let tasks = spawn_background(&app);
+    let tls = load_tls(&app.config)?;
+    serve_on(app, vec![(listener, tls)]).await
+}
+
+/// The certificate from `[tls]`, when configured.
+pub fn load_tls(config: &Config) -> anyhow::Result<Option<Arc<crate::infra::tls::Tls>>> {
+    if !config.tls.enabled() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(crate::infra::tls::Tls::load(&config.tls)?)))
+}
+
+/// [`serve`] on several listeners, each plain or TLS (the sandbox's
+/// `--http-listen` beside its HTTPS one). Each has its own connection caps.
+pub async fn serve_on(
+    app: AppState,
+    listeners: Vec<(TcpListener, Option<Arc<crate::infra::tls::Tls>>)>,
+) -> anyhow::Result<()> {
+    let mut tasks = spawn_background(&app);
+    for tls in listeners.iter().filter_map(|(_, t)| t.clone()) {
+        tasks.push(tokio::spawn(reload_on_sighup(tls)));
+    }
     let grace = Duration::from_secs(app.config.server.shutdown_grace_secs);
     let s = &app.config.server;
     let limits = crate::infra::conn::ConnLimits {
@@ -256,16 +277,39 @@ pub async fn serve(app: AppState, listener: TcpListener) -> anyhow::Result<()> {
         max_connections_per_address: s.max_connections_per_address,
         trusted_proxies: s.trusted_proxies.clone(),
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server =
-        crate::infra::conn::serve_connections(listener, router(app.clone()), limits, app, async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            let _ = tx.send(());
-        });
-    let mut server = std::pin::pin!(server);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+        let _ = tx.send(());
+    });
+    let servers: Vec<_> = listeners
+        .into_iter()
+        .map(|(listener, tls)| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(crate::infra::conn::serve_connections(
+                listener,
+                tls,
+                router(app.clone()),
+                limits.clone(),
+                app.clone(),
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ))
+        })
+        .collect();
+    // Past the grace period the remaining connections are dropped with them.
+    let aborts: Vec<_> = servers.iter().map(|s| s.abort_handle()).collect();
+    let all = async {
+        for s in servers {
+            let _ = s.await;
+        }
+    };
     tokio::select! {
-        () = &mut server => {}
+        () = all => {}
         _ = async { let _ = rx.await; tokio::time::sleep(grace).await } => {
             tracing::warn!("grace period over; closing remaining connections");
         }
@@ -273,7 +317,32 @@ pub async fn serve(app: AppState, listener: TcpListener) -> anyhow::Result<()> {
     for t in tasks {
         t.abort();
     }
+    for s in aborts {
+        s.abort();
+    }
     Ok(())
+}
+
+/// Reads the TLS certificate and key again on each SIGHUP (certificate
+/// rotation without a restart); a failed reload keeps the one in use.
+async fn reload_on_sighup(tls: Arc<crate::infra::tls::Tls>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot watch SIGHUP: the TLS certificate is reloaded only by a restart");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "TLS reload failed; keeping the certificate in use")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 async fn shutdown_signal() {

@@ -147,6 +147,18 @@ pub struct SandboxArgs {
     /// Use this database instead of the embedded SQLite file.
     #[arg(long, env = "NETAUTH_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Serve HTTPS, with a certificate from a local CA kept in <data dir>/tls/
+    /// (its path is in sandbox.json and the banner).
+    #[arg(long, env = "NETAUTH_SANDBOX_TLS")]
+    pub tls: bool,
+    /// Another name the HTTPS certificate carries, besides localhost,
+    /// 127.0.0.1, ::1 and the issuer's host (repeatable), e.g. --tls-name sandbox.test.
+    #[arg(long = "tls-name", requires = "tls")]
+    pub tls_names: Vec<String>,
+    /// With --tls, also serve plain HTTP on this address (e.g. for seed 001's
+    /// plain-HTTP entry, authorize.entry_url); every advertised URL stays https.
+    #[arg(long, requires = "tls")]
+    pub http_listen: Option<std::net::SocketAddr>,
 }
 
 /// Which installation a management command acts on: a configuration file,

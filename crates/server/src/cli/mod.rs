@@ -110,6 +110,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let c = Config::load(Some(&config), env_vars())?;
             init_logging(log_format.unwrap_or(c.log.format), &c.log.level);
             let master = master_key_from_config(&c)?;
+            // Before the database: a certificate problem is named at once.
+            let tls = crate::app::load_tls(&c)?;
             let store = netauth_store::connect(&c.database.url, c.database.max_connections)
                 .await
                 .context("opening the database")?;
@@ -117,8 +119,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("listening on {}", c.server.listen))?;
             let app = crate::app::build_state(c, store, master).await?;
-            tracing::info!(issuer = %app.issuer, listen = %app.config.server.listen, backend = app.store.backend(), "netauth serving");
-            crate::app::serve(app, listener).await
+            tracing::info!(issuer = %app.issuer, listen = %app.config.server.listen, backend = app.store.backend(), tls = tls.is_some(), "netauth serving");
+            crate::app::serve_on(app, vec![(listener, tls)]).await
         }
         Command::Migrate(target) => {
             let (c, store, _) = open(&target, true).await?;
@@ -256,6 +258,7 @@ async fn run_sandbox(args: SandboxArgs, log_format: Option<LogFormat>) -> anyhow
     let mut config = sandbox_config(&data_dir, args.database_url)?;
     config.server.listen = args.listen;
     init_logging(log_format.unwrap_or(config.log.format), &config.log.level);
+    let tls = if args.tls { Some(sandbox_tls(&mut config, &data_dir, &args.tls_names)?) } else { None };
     let master_b64 = crate::sandbox::load_or_create_master_key(&data_dir)?;
     let secrets = crate::sandbox::SandboxSecrets::new(&master_b64)?;
     config.admin.token = secrets.admin_token().into();
@@ -266,14 +269,56 @@ async fn run_sandbox(args: SandboxArgs, log_format: Option<LogFormat>) -> anyhow
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
+    let mut listeners = vec![(listener, crate::app::load_tls(&config)?)];
+    if let Some(addr) = args.http_listen {
+        let plain = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening on {addr} (--http-listen)"))?;
+        listeners.push((plain, None));
+    }
     let app = crate::app::build_state(config, store, master).await?;
     let clients = crate::sandbox::load_demo_data(&app, &data_dir, &secrets).await?;
     let subscribers = crate::sandbox::load_demo_network(&app).await?;
-    let doc =
+    let mut doc =
         crate::sandbox::describe(&app, app.config.admin.token.expose(), &data_dir, &clients, &subscribers);
+    if let Some(t) = &tls {
+        let mut v = serde_json::to_value(t)?;
+        if let Some(addr) = args.http_listen {
+            netauth_domain::json::set(&mut v, "plain_http", format!("http://{addr}"));
+        }
+        netauth_domain::json::set(&mut doc, "tls", v);
+    }
     // It holds the demo secrets and the admin token: owner-only, like master.key.
     crate::sandbox::write_private(&data_dir.join("sandbox.json"), &serde_json::to_string_pretty(&doc)?)?;
     eprint!("{}", crate::sandbox::banner(&doc));
     let _ = app.sandbox_description.set(doc);
-    crate::app::serve(app, listener).await
+    crate::app::serve_on(app, listeners).await
+}
+
+/// `--tls`: the local CA and a certificate for the sandbox's names, served
+/// through `[tls]`; the issuer, and so every advertised URL, becomes https.
+fn sandbox_tls(
+    config: &mut Config,
+    data_dir: &Path,
+    extra_names: &[String],
+) -> anyhow::Result<crate::sandbox::tls::SandboxTls> {
+    if config.server.issuer.starts_with("http://") {
+        bail!("--tls serves https, but NETAUTH__SERVER__ISSUER is {}", config.server.issuer);
+    }
+    let mut extra: Vec<String> =
+        crate::sandbox::tls::issuer_host(&config.server.issuer).into_iter().collect();
+    let ip = config.server.listen.ip();
+    if !ip.is_unspecified() {
+        extra.push(ip.to_string());
+    }
+    extra.extend(extra_names.iter().cloned());
+    let names = crate::sandbox::tls::names(&extra);
+    let t = crate::sandbox::tls::prepare(data_dir, names, now())
+        .context("preparing the sandbox's TLS certificate (--tls)")?;
+    if t.new_ca {
+        tracing::info!(ca = %t.ca_file.display(), "created the sandbox's local CA");
+    }
+    config.tls.cert_file = t.cert_file.display().to_string();
+    config.tls.key_file = t.key_file.display().to_string();
+    Ok(t)
 }

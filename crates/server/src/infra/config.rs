@@ -7,6 +7,7 @@
 
 pub use super::authorize_config::AuthorizeConfig;
 pub use super::secret_strength::{ADMIN_TOKEN_MIN_BITS, estimated_entropy_bits};
+pub use super::tls::TlsConfig;
 use netauth_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -29,6 +30,7 @@ pub struct Config {
     pub ciba: CibaConfig,
     pub camara: CamaraConfig,
     pub authorize: AuthorizeConfig,
+    pub tls: TlsConfig,
 }
 
 /// The CAMARA resource APIs: what the operator discloses, and how much one
@@ -109,7 +111,8 @@ impl Default for CibaConfig {
 pub struct ServerConfig {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// Public base URL; derived from `listen` (`http://<listen>`) when empty.
+    /// Public base URL; derived from `listen` (`http://<listen>`, or
+    /// `https://<listen>` with `[tls]`) when empty.
     pub issuer: String,
     /// Proxies whose `X-Forwarded-For` is believed (exact addresses).
     pub trusted_proxies: Vec<IpAddr>,
@@ -449,6 +452,12 @@ impl Config {
         if let Err((key, message)) = self.authorize.check() {
             return bad(key, message);
         }
+        if let Err((key, message)) = self.tls.check() {
+            return bad(key, message);
+        }
+        if self.tls.enabled() && self.server.issuer.starts_with("http://") {
+            return bad("server.issuer", "must be https:// when netauth terminates TLS ([tls] cert_file)");
+        }
         if self.sync.revocation_interval_ms == 0 || self.sync.janitor_interval_secs == 0 {
             return bad("sync", "intervals must be positive");
         }
@@ -473,10 +482,12 @@ impl Config {
         Ok(())
     }
 
-    /// The issuer URL: configured, or `http://<listen>`.
+    /// The issuer URL: configured, or `http://<listen>` (`https://` when
+    /// netauth terminates TLS).
     pub fn issuer(&self) -> String {
         if self.server.issuer.is_empty() {
-            format!("http://{}", self.server.listen)
+            let scheme = if self.tls.enabled() { "https" } else { "http" };
+            format!("{scheme}://{}", self.server.listen)
         } else {
             self.server.issuer.clone()
         }

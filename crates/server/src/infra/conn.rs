@@ -15,17 +15,25 @@
 //!   one closes), and at most `server.max_connections_per_address` from one
 //!   address (an IPv6 /64; trusted proxies exempt), past which new ones are
 //!   closed at once. Both show in `/metrics`.
+//! - **TLS handshake timeout** (`tls.handshake_timeout_secs`, when netauth
+//!   terminates TLS: `infra::tls`): the handshake must complete within this
+//!   time of the connection being accepted. The connection counts against
+//!   both caps from the accept on, so a client that opens connections and
+//!   never finishes a handshake holds its slots for this long at most; the
+//!   idle timeout runs under TLS too (it watches the bytes on the socket),
+//!   and the header-read timeout starts once the handshake is done.
 
 use crate::infra::limiter::AddressKey;
 use crate::infra::metrics::Metrics;
 use crate::infra::state::AppState;
+use crate::infra::tls::Tls;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -75,10 +83,12 @@ impl PerAddress {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets open
-/// connections finish their requests (the caller bounds how long).
+/// Serves `router` on `listener` (over TLS when `tls` is given) until
+/// `shutdown` completes, then lets open connections finish their requests
+/// (the caller bounds how long).
 pub async fn serve_connections(
     listener: TcpListener,
+    tls: Option<Arc<Tls>>,
     router: Router,
     limits: ConnLimits,
     app: AppState,
@@ -121,28 +131,19 @@ pub async fn serve_connections(
         }
         let _ = stream.set_nodelay(true);
         metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-        let (router, limits, app, per_address, mut stop) =
-            (router.clone(), limits.clone(), app.clone(), per_address.clone(), stop_rx.clone());
+        let (router, limits, app, per_address, tls, stop) =
+            (router.clone(), limits.clone(), app.clone(), per_address.clone(), tls.clone(), stop_rx.clone());
         tokio::spawn(async move {
-            let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
-            let service =
-                hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    let mut router = router.clone();
-                    async move { router.call(req).await }
-                });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-            let mut conn = std::pin::pin!(builder.serve_connection(io, service));
-            loop {
-                tokio::select! {
-                    r = conn.as_mut() => {
-                        if let Err(e) = r {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                        break;
+            let stream = IdleTimeout::new(stream, limits.idle_timeout);
+            match tls {
+                None => serve_http(stream, peer, router, &limits, stop).await,
+                Some(tls) => {
+                    let handshake = tls.acceptor().accept(stream);
+                    match tokio::time::timeout(tls.handshake_timeout, handshake).await {
+                        Ok(Ok(stream)) => serve_http(stream, peer, router, &limits, stop).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(address = %key, "TLS handshake timed out"),
                     }
-                    _ = stop.changed() => conn.as_mut().graceful_shutdown(),
                 }
             }
             if !exempt {
@@ -156,6 +157,41 @@ pub async fn serve_connections(
     let _ = stop_tx.send(true);
     drop(stop_rx);
     stop_tx.closed().await;
+}
+
+/// Serves HTTP/1.1 on one connection until it ends, or until `stop` asks
+/// for a graceful shutdown and the request in flight is answered.
+async fn serve_http<I>(
+    io: I,
+    peer: SocketAddr,
+    router: Router,
+    limits: &ConnLimits,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    // The TCP peer, TLS or not: the sandbox recognises a subscriber's line
+    // by it (`network`), and the per-address bounds key on it.
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = router.clone();
+        async move { router.call(req).await }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let mut conn = std::pin::pin!(builder.serve_connection(io, service));
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stop.changed() => conn.as_mut().graceful_shutdown(),
+        }
+    }
 }
 
 /// A TCP stream that fails with `TimedOut` once no byte has moved either way

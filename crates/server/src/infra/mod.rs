@@ -22,3 +22,4 @@ pub mod pseudonym;
 pub mod request_log;
 pub mod secret_strength;
 pub mod state;
+pub mod tls;

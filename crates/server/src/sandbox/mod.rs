@@ -11,6 +11,7 @@ pub mod api;
 mod demo_clients;
 pub mod openapi;
 pub mod pages;
+pub mod tls;
 
 use crate::admin::manage::{self, NewClient};
 use crate::camara::bearer::Bearer;
@@ -275,6 +276,7 @@ pub fn banner(doc: &Value) -> String {
         g("/endpoints/admin"),
         shorten(&g("/admin_token"))
     ));
+    s.push_str(&tls::banner_lines(doc));
     s.push_str("\n  demo clients\n");
     if let Some(cs) = doc.get("clients").and_then(|c| c.as_array()) {
         for c in cs {
