@@ -5,21 +5,21 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn netauth() -> Command {
+pub(crate) fn netauth() -> Command {
     Command::new(env!("CARGO_BIN_EXE_netauth"))
 }
 
-fn temp_dir() -> std::path::PathBuf {
+pub(crate) fn temp_dir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("netauth-cli-{}", crate::helpers::random_name()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-struct Kill(std::process::Child);
+pub(crate) struct Kill(pub(crate) std::process::Child);
 impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();

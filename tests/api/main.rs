@@ -32,5 +32,6 @@ mod network;
 mod network_enablement;
 mod ops;
 mod portal;
+mod tls;
 mod tokens;
 mod userinfo;
