@@ -393,6 +393,17 @@ async fn a_handshake_that_never_completes_is_cut_off_and_frees_its_slot() {
     // Their slots are free again: a real client from that address is served.
     let r = trusting(&p.ca_file, "127.0.0.9").get(format!("{}/healthz", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // Both counted; a client that does not trust the certificate too.
+    assert!(reqwest::Client::new().get(format!("{}/healthz", s.base)).send().await.is_err());
+    let m = trusting(&p.ca_file, "127.0.0.1").get(format!("{}/metrics", s.base)).send().await.unwrap();
+    let m = m.text().await.unwrap();
+    let value = |name: &str| -> u64 {
+        let line =
+            m.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {m}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("netauth_tls_handshake_timeouts_total"), 2, "{m}");
+    assert!(value("netauth_tls_handshake_failures_total") >= 1, "{m}");
     drop(s.child);
     let _ = std::fs::remove_dir_all(&s.dir);
 }

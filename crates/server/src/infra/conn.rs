@@ -141,8 +141,14 @@ pub async fn serve_connections(
                     let handshake = tls.acceptor().accept(stream);
                     match tokio::time::timeout(tls.handshake_timeout, handshake).await {
                         Ok(Ok(stream)) => serve_http(stream, peer, router, &limits, stop).await,
-                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(address = %key, "TLS handshake timed out"),
+                        Ok(Err(e)) => {
+                            Metrics::inc(&app.metrics.tls_handshake_failures);
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            Metrics::inc(&app.metrics.tls_handshake_timeouts);
+                            tracing::debug!(address = %key, "TLS handshake timed out");
+                        }
                     }
                 }
             }

@@ -26,6 +26,11 @@ pub struct Metrics {
     pub connections_refused: AtomicU64,
     /// Times accepting paused because `server.max_connections` were open.
     pub connections_at_capacity: AtomicU64,
+    /// TLS handshakes not completed within `tls.handshake_timeout_secs`.
+    pub tls_handshake_timeouts: AtomicU64,
+    /// TLS handshakes that failed (no common protocol, an untrusting
+    /// client, not TLS at all).
+    pub tls_handshake_failures: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS_US.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -84,6 +89,16 @@ impl Metrics {
             "netauth_http_connections_at_capacity_total",
             "Times accepting paused: server.max_connections open.",
             g(&self.connections_at_capacity),
+        );
+        counter(
+            "netauth_tls_handshake_timeouts_total",
+            "Connections closed because their TLS handshake took longer than tls.handshake_timeout_secs.",
+            g(&self.tls_handshake_timeouts),
+        );
+        counter(
+            "netauth_tls_handshake_failures_total",
+            "Connections whose TLS handshake failed.",
+            g(&self.tls_handshake_failures),
         );
         let _ = writeln!(
             s,

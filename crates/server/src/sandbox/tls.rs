@@ -191,3 +191,54 @@ pub fn banner_lines(doc: &serde_json::Value) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("netauth-tls-{}", netauth_domain::crypto::random_token::<8>()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    #[test]
+    fn names_start_with_loopback_and_drop_duplicates() {
+        let extra = ["127.0.0.1", "[::1]", "Sandbox.Test", "sandbox.test", " "].map(String::from);
+        assert_eq!(names(&extra), ["localhost", "127.0.0.1", "::1", "sandbox.test"]);
+        assert_eq!(issuer_host("https://auth.example:8443").as_deref(), Some("auth.example"));
+        assert_eq!(issuer_host("https://[::1]:8443").as_deref(), Some("::1"));
+        assert_eq!(issuer_host(""), None);
+    }
+
+    /// The server certificate is reissued near its expiry by the same CA;
+    /// an expired CA is replaced (and says so).
+    #[test]
+    fn reissued_near_expiry_and_a_new_ca_once_it_expires() {
+        let d = dir();
+        let now = 1_800_000_000;
+        let first = prepare(&d, names(&[]), now).unwrap();
+        assert!(first.new_ca);
+        let (ca, cert) = (read(&first.ca_file), read(&first.cert_file));
+        let again = prepare(&d, names(&[]), now + 86400).unwrap();
+        assert!(!again.new_ca);
+        assert_eq!((read(&again.ca_file), read(&again.cert_file)), (ca.clone(), cert.clone()));
+        let renewal = now + (SERVER_DAYS - RENEW_DAYS + 1) * 86400;
+        let renewed = prepare(&d, names(&[]), renewal).unwrap();
+        assert!(!renewed.new_ca);
+        assert_eq!(read(&renewed.ca_file), ca);
+        let renewed_cert = read(&renewed.cert_file);
+        assert_ne!(renewed_cert, cert);
+        let expired = prepare(&d, names(&[]), now + CA_DAYS * 86400).unwrap();
+        assert!(expired.new_ca);
+        assert_ne!(read(&expired.ca_file), ca);
+        // A certificate from the new CA, not the old one's.
+        assert_ne!(read(&expired.cert_file), renewed_cert);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
