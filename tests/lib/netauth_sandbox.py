@@ -7,11 +7,16 @@ directory, started and always stopped.
 
 The binary is NETAUTH_BIN (default target/debug/netauth); nothing is built
 here. The sandbox's log is kept at `log_path`.
+
+`Sandbox(log, tls=True)` starts `netauth sandbox --tls`: `sb.base` is
+https, and `sb.ca_file` the sandbox's CA, to hand to a client
+(`REQUESTS_CA_BUNDLE`, `ssl.create_default_context(cafile=sb.ca_file)`).
 """
 
 import json
 import os
 import shutil
+import ssl
 import socket
 import subprocess
 import tempfile
@@ -28,7 +33,7 @@ def free_port():
 
 
 class Sandbox:
-    def __init__(self, log_path, env=None, port=None):
+    def __init__(self, log_path, env=None, port=None, tls=False):
         self.bin = os.environ.get("NETAUTH_BIN") or os.path.join(ROOT, "target", "debug", "netauth")
         if not os.path.isabs(self.bin):
             self.bin = os.path.join(ROOT, self.bin)
@@ -37,6 +42,8 @@ class Sandbox:
         self.log_path = log_path
         self.env = env or {}
         self.port = port
+        self.tls = tls
+        self.ca_file = None
         self.proc = None
         self.tmp = None
 
@@ -47,10 +54,13 @@ class Sandbox:
             port = self.port or free_port()
             self.data_dir = os.path.join(self.tmp, "data")
             os.makedirs(self.data_dir)
-            self.base = f"http://127.0.0.1:{port}"
+            self.base = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
+            if self.tls:
+                self.ca_file = os.path.join(self.data_dir, "tls", "ca.pem")
             log = open(self.log_path, "w")
             self.proc = subprocess.Popen(
-                [self.bin, "sandbox", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir],
+                [self.bin, "sandbox", "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir]
+                + (["--tls"] if self.tls else []),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
@@ -73,7 +83,9 @@ class Sandbox:
                 return False
             try:
                 if os.path.getsize(path) > 0:
-                    urllib.request.urlopen(self.base + "/.well-known/openid-configuration", timeout=2).read()
+                    ctx = ssl.create_default_context(cafile=self.ca_file) if self.tls else None
+                    url = self.base + "/.well-known/openid-configuration"
+                    urllib.request.urlopen(url, timeout=2, context=ctx).read()
                     return True
             except OSError:
                 pass
