@@ -1,7 +1,8 @@
 //! TLS (issue #13 point 4): `netauth sandbox --tls` serves HTTPS trusted
 //! through its own local CA only, reuses that CA on restart and reissues the
 //! server certificate when its names change, advertises https everywhere,
-//! and still recognises a subscriber's line by the client's address;
+//! and still recognises a subscriber's line by the client's address (also
+//! at seed 001's plain-HTTP entry on `--http-listen`, handed over to https);
 //! `netauth serve` terminates TLS from configured files, refuses a key that
 //! does not match its certificate, reloads the files on SIGHUP, and closes a
 //! connection whose handshake does not complete in time (freeing its slot).
@@ -37,7 +38,7 @@ async fn wait_https(ca_file: &Path, base: &str, log: &Path) {
 }
 
 /// `netauth sandbox --tls` in `dir`, waited for through `sandbox.json`.
-async fn sandbox(dir: &Path, port: u16, extra: &[&str]) -> (Kill, Value) {
+async fn sandbox(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> (Kill, Value) {
     let file = dir.join("netauth-data/sandbox.json");
     let _ = std::fs::remove_file(&file);
     let log = dir.join(format!("sandbox-{}.log", crate::helpers::random_name()));
@@ -45,6 +46,7 @@ async fn sandbox(dir: &Path, port: u16, extra: &[&str]) -> (Kill, Value) {
         .current_dir(dir)
         .args(["sandbox", "--tls", "--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
+        .envs(env.iter().copied())
         .env_remove("NETAUTH_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -79,7 +81,9 @@ async fn sandbox_tls_serves_https_from_its_own_ca_and_reuses_it() {
     let dir = temp_dir();
     let (port, plain) = (free_port(), free_port());
     let plain_arg = format!("127.0.0.1:{plain}");
-    let (guard, doc) = sandbox(&dir, port, &["--http-listen", &plain_arg]).await;
+    let entry = format!("http://{plain_arg}");
+    let env = [("NETAUTH__AUTHORIZE__ENTRY_URL", entry.as_str())];
+    let (guard, doc) = sandbox(&dir, port, &["--http-listen", &plain_arg], &env).await;
     let issuer = format!("https://127.0.0.1:{port}");
     assert_eq!(doc["issuer"], issuer);
     let tls = &doc["tls"];
@@ -152,13 +156,35 @@ async fn sandbox_tls_serves_https_from_its_own_ca_and_reuses_it() {
     let body = wifi.text().await.unwrap();
     assert!(body.contains("name=\"msisdn\"") && !body.contains("<title>Allow access?"), "{body}");
 
+    // Seed 001's plain-HTTP entry on --http-listen: the line is recognised
+    // there by the address, and the browser handed over to the https issuer,
+    // where the request ends with a code.
+    let phone = trusting(&ca, "127.10.0.3");
+    let r = phone
+        .get(format!(
+            "{entry}/oauth/v2/authorize?response_type=code&client_id=demo-telenor\
+             &redirect_uri=http%3A%2F%2F127.0.0.1%3A9001%2Fcallback&scope=openid&state=s2"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(r.headers().get("set-cookie").is_none());
+    let handover = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(handover.starts_with(&format!("{issuer}/authorize/resume?request=")), "{handover}");
+    let r = phone.get(&handover).send().await.unwrap();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
+    let location = location.unwrap();
+    assert!(location.starts_with("http://127.0.0.1:9001/callback?code="), "{location}");
+
     // Restarted: the same CA and, for the same names, the same certificate.
     let before: Vec<String> = ["ca.pem", "ca.key", "server.pem"]
         .iter()
         .map(|f| read(ca.parent().unwrap().join(f).to_str().unwrap()))
         .collect();
     drop(guard);
-    let (guard, doc2) = sandbox(&dir, port, &[]).await;
+    let (guard, doc2) = sandbox(&dir, port, &[], &[]).await;
     assert_eq!(doc2["tls"]["ca_file"], tls["ca_file"]);
     assert!(doc2["tls"].get("plain_http").is_none());
     let after: Vec<String> = ["ca.pem", "ca.key", "server.pem"]
@@ -170,7 +196,7 @@ async fn sandbox_tls_serves_https_from_its_own_ca_and_reuses_it() {
     assert_eq!(r.status(), 200);
     // Another name: the same CA issues a new certificate.
     drop(guard);
-    let (_guard, doc3) = sandbox(&dir, port, &["--tls-name", "sandbox.test"]).await;
+    let (_guard, doc3) = sandbox(&dir, port, &["--tls-name", "sandbox.test"], &[]).await;
     assert!(doc3["tls"]["names"].as_array().unwrap().iter().any(|n| n == "sandbox.test"), "{doc3}");
     let tls_dir = ca.parent().unwrap();
     assert_eq!(read(tls_dir.join("ca.pem").to_str().unwrap()), before[0]);
