@@ -140,6 +140,10 @@ pub struct Client {
     /// CIBA `backchannel_client_notification_endpoint` (ping and push).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_client_notification_endpoint: Option<String>,
+    /// The operator SDK dialect this client may speak beside the CAMARA
+    /// profile (`crate::compat`); strict CAMARA when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compat_profile: Option<crate::compat::CompatProfile>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -203,6 +207,7 @@ mod tests {
             refresh_token_ttl: None,
             backchannel_token_delivery_mode: None,
             backchannel_client_notification_endpoint: None,
+            compat_profile: None,
             created_at: 0,
             updated_at: 0,
         }

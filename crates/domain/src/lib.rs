@@ -7,6 +7,7 @@ pub mod camara;
 pub mod ciba;
 pub mod client;
 pub mod client_auth;
+pub mod compat;
 pub mod consent;
 pub mod crypto;
 pub mod enablement;

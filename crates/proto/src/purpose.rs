@@ -52,6 +52,19 @@ fn split_dpv(s: &str) -> Result<(Purpose, Option<Scope>), OAuthError> {
 /// Normalises `scope` and the optional `purpose` parameter. `require` says
 /// whether a purpose must be present (three-legged requests).
 pub fn normalise(scope: Option<&str>, purpose: Option<&str>) -> Result<Option<PurposeScopes>, OAuthError> {
+    normalise_with(scope, purpose, |_| None)
+}
+
+/// [`normalise`], where `vendor` may read a whole value (a scope value, or
+/// the `purpose` parameter) as a purpose and a scope: a client's
+/// compatibility profile naming an SDK's scope names
+/// (`netauth_domain::compat`). A value it does not know is read as
+/// [`normalise`] reads it.
+pub fn normalise_with(
+    scope: Option<&str>,
+    purpose: Option<&str>,
+    vendor: impl Fn(&str) -> Option<(Purpose, Scope)>,
+) -> Result<Option<PurposeScopes>, OAuthError> {
     let mut found: Option<Purpose> = None;
     let mut scopes = Vec::new();
     let mut take = |p: Purpose| -> Result<(), OAuthError> {
@@ -64,13 +77,19 @@ pub fn normalise(scope: Option<&str>, purpose: Option<&str>) -> Result<Option<Pu
         }
     };
     if let Some(p) = purpose {
-        let (p, s) = split_dpv(p)?;
+        let (p, s) = match vendor(p) {
+            Some((p, s)) => (p, Some(s)),
+            None => split_dpv(p)?,
+        };
         take(p)?;
         scopes.extend(s);
     }
     if let Some(s) = scope {
         for v in ScopeSet::parse(s)?.iter() {
-            if v.as_str().starts_with("dpv:") {
+            if let Some((p, s)) = vendor(v.as_str()) {
+                take(p)?;
+                scopes.push(s);
+            } else if v.as_str().starts_with("dpv:") {
                 let (p, s) = split_dpv(v.as_str())?;
                 take(p)?;
                 scopes.extend(s);

@@ -56,8 +56,10 @@ pub const AUTHORIZE_CONSENT: Endpoint = Endpoint { path: "/authorize/consent", a
 pub const G2P_TOKEN: Endpoint = Endpoint { path: "/oauth2/client/token", aliases: &[] };
 
 /// CIBA's backchannel authentication endpoint; seed 000 calls it
-/// `/apigateway/bc-authorize`.
-pub const BC_AUTHORIZE: Endpoint = Endpoint { path: "/bc-authorize", aliases: &["/apigateway/bc-authorize"] };
+/// `/apigateway/bc-authorize`, Vonage's network-auth SDK `/oauth2/bc-authorize`
+/// (beside seed 002's `/oauth2/token`).
+pub const BC_AUTHORIZE: Endpoint =
+    Endpoint { path: "/bc-authorize", aliases: &["/apigateway/bc-authorize", "/oauth2/bc-authorize"] };
 
 /// Seed 002's Network Enablement: `auth_url`s for an application's backend.
 pub const NETWORK_ENABLEMENT: Endpoint = Endpoint { path: "/v0.1/network-enablement", aliases: &[] };

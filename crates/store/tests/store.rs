@@ -184,6 +184,7 @@ macro_rules! suite {
 
 suite!(
     client_crud,
+    client_compat_profile_is_mirrored,
     insert_clients_is_all_or_nothing,
     list_clients_pages_in_id_order,
     jti_replay_is_detected,
@@ -254,6 +255,7 @@ fn client(id: &str) -> Client {
         refresh_token_ttl: None,
         backchannel_token_delivery_mode: None,
         backchannel_client_notification_endpoint: None,
+        compat_profile: None,
         created_at: NOW,
         updated_at: NOW,
     }
@@ -503,6 +505,41 @@ mod cases {
         assert!(!s.delete_client("client-a").await.unwrap());
         assert_eq!(s.get_client("client-a").await.unwrap(), None);
         assert_eq!(s.count_clients().await.unwrap(), 1);
+    }
+
+    /// The profile lives in the document and is mirrored in its column
+    /// (migration 0008), on insert and on every update.
+    pub async fn client_compat_profile_is_mirrored(ctx: Ctx) {
+        use netauth_domain::compat::CompatProfile;
+        let s = ctx.store;
+        let column = |id: &'static str| {
+            let url = ctx.url.clone();
+            async move {
+                let q = "SELECT compat_profile FROM clients WHERE client_id = $1";
+                if url.starts_with("sqlite:") {
+                    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                    sqlx::query_scalar::<_, Option<String>>(q).bind(id).fetch_one(&mut c).await.unwrap()
+                } else {
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    sqlx::query_scalar::<_, Option<String>>(q).bind(id).fetch_one(&mut c).await.unwrap()
+                }
+            }
+        };
+        let mut a = client("client-a");
+        a.compat_profile = Some(CompatProfile::VonageSdk);
+        s.insert_client(&a).await.unwrap();
+        s.insert_client(&client("client-b")).await.unwrap();
+        assert_eq!(s.get_client("client-a").await.unwrap(), Some(a.clone()));
+        assert_eq!(column("client-a").await.as_deref(), Some("vonage-sdk"));
+        assert_eq!(column("client-b").await, None, "strict CAMARA is NULL");
+
+        a.compat_profile = Some(CompatProfile::TelefonicaSdk);
+        assert!(s.update_client(&a).await.unwrap());
+        assert_eq!(column("client-a").await.as_deref(), Some("telefonica-sdk"));
+        a.compat_profile = None;
+        assert!(s.update_client(&a).await.unwrap());
+        assert_eq!(s.get_client("client-a").await.unwrap(), Some(a));
+        assert_eq!(column("client-a").await, None);
     }
 
     pub async fn insert_clients_is_all_or_nothing(ctx: Ctx) {

@@ -25,6 +25,7 @@ fn client() -> Client {
         refresh_token_ttl: None,
         backchannel_token_delivery_mode: None,
         backchannel_client_notification_endpoint: None,
+        compat_profile: None,
         created_at: 0,
         updated_at: 0,
     }

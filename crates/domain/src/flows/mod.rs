@@ -58,6 +58,7 @@ pub(crate) mod test_support {
             refresh_token_ttl: None,
             backchannel_token_delivery_mode: None,
             backchannel_client_notification_endpoint: None,
+            compat_profile: None,
             created_at: 0,
             updated_at: 0,
         }

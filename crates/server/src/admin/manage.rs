@@ -12,6 +12,7 @@ use netauth_domain::client::{
     AuthMethod, Client, ClientSecret, ClientStatus, SigningAlg, generate_client_id,
 };
 use netauth_domain::client_auth::parse_jwks;
+use netauth_domain::compat::CompatProfile;
 use netauth_domain::revocation::RevocationKind;
 use netauth_domain::secret::Secret;
 use netauth_proto::{GrantType, Scope};
@@ -89,6 +90,18 @@ pub fn parse_signing_alg(s: &str) -> Result<SigningAlg, ManageError> {
     })
 }
 
+/// A compatibility profile, by its name (`netauth_domain::compat`).
+pub fn parse_compat_profile(s: &str) -> Result<CompatProfile, ManageError> {
+    CompatProfile::parse(s)
+        .ok_or_else(|| not_served("compat_profile", s, &CompatProfile::ALL.map(CompatProfile::as_str)))
+}
+
+/// A patch's `"compat_profile"`: absent leaves the profile as it is,
+/// `null` removes it (JSON Merge Patch, RFC 7396), a name sets it.
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(de).map(Some)
+}
+
 fn parse_grant_types(v: &[String]) -> Result<Vec<GrantType>, ManageError> {
     v.iter().map(|g| parse_grant_type(g)).collect()
 }
@@ -133,6 +146,11 @@ pub struct NewClient {
     /// Where ping and push notifications go.
     #[serde(default)]
     pub backchannel_client_notification_endpoint: Option<String>,
+    /// An operator SDK's dialect accepted beside the CAMARA profile
+    /// (docs/operator-sdks.md); strict CAMARA when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<CompatProfile>)]
+    pub compat_profile: Option<String>,
 }
 
 /// Changes to a client; absent fields stay as they are.
@@ -154,6 +172,10 @@ pub struct ClientPatch {
     pub refresh_token_ttl: Option<i64>,
     pub backchannel_token_delivery_mode: Option<DeliveryMode>,
     pub backchannel_client_notification_endpoint: Option<String>,
+    /// A profile name sets it; `null` removes it (strict CAMARA).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CompatProfile>, nullable = true)]
+    pub compat_profile: Option<Option<String>>,
 }
 
 /// A client as the admin API and CLI show it: secrets by id only.
@@ -192,6 +214,8 @@ pub struct ClientNoSecrets {
     pub refresh_token_ttl: Option<i64>,
     pub backchannel_token_delivery_mode: Option<DeliveryMode>,
     pub backchannel_client_notification_endpoint: Option<String>,
+    /// Strict CAMARA when absent (docs/operator-sdks.md).
+    pub compat_profile: Option<CompatProfile>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -216,6 +240,7 @@ impl From<&Client> for ClientView {
                 refresh_token_ttl: c.refresh_token_ttl,
                 backchannel_token_delivery_mode: c.backchannel_token_delivery_mode,
                 backchannel_client_notification_endpoint: c.backchannel_client_notification_endpoint.clone(),
+                compat_profile: c.compat_profile,
                 created_at: c.created_at,
                 updated_at: c.updated_at,
             },
@@ -385,6 +410,7 @@ pub fn build_client(
         refresh_token_ttl: req.refresh_token_ttl,
         backchannel_token_delivery_mode: req.backchannel_token_delivery_mode,
         backchannel_client_notification_endpoint: req.backchannel_client_notification_endpoint,
+        compat_profile: req.compat_profile.as_deref().map(parse_compat_profile).transpose()?,
         created_at: t,
         updated_at: t,
     };
@@ -485,6 +511,9 @@ pub async fn patch_client(
     }
     if let Some(v) = p.backchannel_client_notification_endpoint {
         c.backchannel_client_notification_endpoint = Some(v);
+    }
+    if let Some(v) = p.compat_profile {
+        c.compat_profile = v.as_deref().map(parse_compat_profile).transpose()?;
     }
     check_client(&c, max_ttl)?;
     save(store, &mut c, now).await?;

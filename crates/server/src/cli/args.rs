@@ -241,6 +241,10 @@ pub enum ClientCommand {
         /// CORS origin (repeatable), e.g. https://app.example.
         #[arg(long = "cors-origin")]
         cors_origins: Vec<String>,
+        /// An operator SDK's dialect accepted beside the CAMARA profile:
+        /// telefonica-sdk or vonage-sdk (docs/operator-sdks.md); strict CAMARA when absent.
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// List registered clients.
     List {
@@ -278,6 +282,16 @@ pub enum ClientCommand {
         /// Seconds until the existing secrets stop working (0: at once).
         #[arg(long, default_value_t = 86400)]
         expire_old_in: i64,
+    },
+    /// Set or remove a client's compatibility profile (docs/operator-sdks.md).
+    /// Example: netauth client set-profile demo-ciba telefonica-sdk   (or `none`: strict CAMARA)
+    SetProfile {
+        #[command(flatten)]
+        target: Target,
+        /// The client's id (see `netauth client list`).
+        client_id: String,
+        /// telefonica-sdk, vonage-sdk, or none.
+        profile: String,
     },
     /// Delete a client; its tokens stop working. Example: netauth client delete demo-basic
     Delete {

@@ -166,6 +166,7 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
         | ClientCommand::Suspend { target, .. }
         | ClientCommand::Activate { target, .. }
         | ClientCommand::RotateSecret { target, .. }
+        | ClientCommand::SetProfile { target, .. }
         | ClientCommand::Delete { target, .. } => target.clone(),
     };
     let (c, store, _) = open(&target, false).await?;
@@ -186,6 +187,7 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
             access_token_ttl,
             id_token_alg,
             cors_origins,
+            profile,
             ..
         } => {
             let jwks = match jwks_file {
@@ -213,6 +215,7 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
                 refresh_token_ttl: None,
                 backchannel_token_delivery_mode: None,
                 backchannel_client_notification_endpoint: None,
+                compat_profile: profile,
             };
             print_json(&manage::create_client(store, req, max_ttl, now()).await?)
         }
@@ -242,6 +245,13 @@ async fn client_command(cmd: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::RotateSecret { client_id, expire_old_in, .. } => {
             print_json(&manage::add_secret(store, &client_id, None, Some(expire_old_in), now()).await?)
+        }
+        ClientCommand::SetProfile { client_id, profile, .. } => {
+            let patch = manage::ClientPatch {
+                compat_profile: Some((profile != "none").then_some(profile)),
+                ..Default::default()
+            };
+            print_json(&manage::patch_client(store, &client_id, patch, max_ttl, now()).await?)
         }
         ClientCommand::Delete { client_id, .. } => {
             manage::delete_client(store, &client_id, max_life, now()).await?;

@@ -1,13 +1,18 @@
 //! Client-Initiated Backchannel Authentication (OpenID CIBA Core 1.0) with
 //! the CAMARA profile (§1.5) and seed 000's dialect.
 //!
+//! A client's compatibility profile (`netauth_domain::compat`) widens what
+//! the request may say where it is read: the hint's forms, vendor scope
+//! names, parameters dropped, and a first poll that may wait briefly; a
+//! client without one gets the CAMARA profile exactly.
+//!
 //! The decisions are `netauth_domain::flows` (`authorize_request`,
 //! `decide_consent`, `start_ciba`, `poll_ciba`, `issue_user_tokens`); this
 //! edge extracts, reads and writes the Store and the Network, and answers.
 //!
 //! ```text
 //! POST /bc-authorize ─► authenticate client ─► request object? (client_keys: verify, spend jti)
-//!   ─► login_hint (only hint) ─► purpose + scopes (normalise) ─► flows::authorize_request (PolicyGrant::Ciba)
+//!   ─► login_hint (only hint; compat::read_login_hint) ─► purpose + scopes (compat::normalise_scopes) ─► flows::authorize_request (PolicyGrant::Ciba)
 //!   ─► flows::ciba_delivery ─► App::resolve_hint (Network / EntitlementServer)
 //!   ─► consent::evaluate (consents on record ─► flows::decide_consent)
 //!   ─► flows::start_ciba ─► Refused: 403 access_denied
@@ -17,6 +22,7 @@
 //! handset answers ─► answer_prompt ─► Store::decide_ciba_request (approved_at = now) ─► consent::grant
 //!   ─► ping/push notification
 //! POST /token grant_type=urn:openid:params:grant-type:ciba ─► poll ─► flows::poll_ciba
+//!   (first poll, still pending, profile with first_poll_wait: re-read the Store with backoff until decided)
 //!   Wait (record the poll): authorization_pending | slow_down; access_denied | expired_token |
 //!   Issue { auth_time = approved_at }: consume once ─► issue_user_tokens
 //! ```
@@ -34,6 +40,7 @@ use axum::response::{IntoResponse, Response};
 use netauth_domain::ciba::{CibaRequest, CibaStatus, DeliveryMode};
 use netauth_domain::client::Client;
 use netauth_domain::client_auth::verify_request_object;
+use netauth_domain::compat;
 use netauth_domain::crypto::hash_bearer;
 use netauth_domain::flows::ciba::invalid_auth_req_id;
 use netauth_domain::flows::{
@@ -41,7 +48,7 @@ use netauth_domain::flows::{
     ciba_delivery, poll_ciba, start_ciba,
 };
 use netauth_proto::TokenResponse;
-use netauth_proto::{AuthReqId, Form, GrantType, LoginHint, OAuthError, OAuthErrorCode, Scope, purpose};
+use netauth_proto::{AuthReqId, Form, GrantType, OAuthError, OAuthErrorCode, Scope};
 use serde_json::{Value, json};
 
 fn err(code: OAuthErrorCode, d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthReply {
@@ -88,8 +95,12 @@ const BESIDE_REQUEST_OBJECT: &[&str] =
 /// parameters travel only inside it. One sent beside it would be either
 /// ignored (the client believes something it did not get) or preferred (an
 /// unsigned parameter overriding a signed one), so it is refused.
-fn refuse_parameters_beside_request_object(form: &Form) -> Result<(), OAuthReply> {
-    match form.iter().map(|(k, _)| k).find(|k| !BESIDE_REQUEST_OBJECT.contains(k)) {
+/// A parameter the client's profile ignores is no parameter at all.
+fn refuse_parameters_beside_request_object(form: &Form, client: &Client) -> Result<(), OAuthReply> {
+    let path = crate::routes::BC_AUTHORIZE.path;
+    match form.iter().map(|(k, _)| k).find(|k| {
+        !BESIDE_REQUEST_OBJECT.contains(k) && !compat::ignores_param(client.compat_profile, path, k)
+    }) {
         Some(k) => Err(OAuthError::invalid_request(format!(
             "`{k}` must be inside the signed request object, not beside it (CIBA Core §7.1.1)"
         ))
@@ -133,7 +144,7 @@ pub async fn bc_authorize_post(
     }
     let p = match form.get("request") {
         Some(jwt) => {
-            refuse_parameters_beside_request_object(&form)?;
+            refuse_parameters_beside_request_object(&form, &client)?;
             request_object(&app, &client, jwt, &endpoint_url).await?
         }
         None => params_from_form(&form),
@@ -141,10 +152,12 @@ pub async fn bc_authorize_post(
     if p.other_hints {
         return Err(OAuthError::invalid_request("login_hint is the only hint accepted").into());
     }
-    let hint = LoginHint::parse(
+    let profile = client.compat_profile;
+    let hint = compat::read_login_hint(
+        profile,
         p.login_hint.as_deref().ok_or_else(|| OAuthError::invalid_request("login_hint is required"))?,
     )?;
-    let ps = purpose::normalise(p.scope.as_deref(), p.purpose.as_deref())?;
+    let ps = compat::normalise_scopes(profile, p.scope.as_deref(), p.purpose.as_deref())?;
     let rules = app.legal_bases().await?;
     let decision = authorize_request(
         &client,
@@ -272,7 +285,13 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
     let id_hash = hash_bearer(id.as_str());
     let req = app.store.get_ciba_request(&id_hash).await?;
     // One reading of the clock for the whole decision.
-    match poll_ciba(req.as_ref(), &client.client_id, app.now_ms()) {
+    let mut decision = poll_ciba(req.as_ref(), &client.client_id, app.now_ms());
+    if let PollDecision::Wait { seen: None, slow_down: false, .. } = decision
+        && let Some(wait) = compat::first_poll_wait(client.compat_profile)
+    {
+        decision = wait_for_answer(app, client, &id_hash, wait).await?;
+    }
+    match decision {
         PollDecision::Issue { auth_time } => {
             let req = app.store.consume_ciba_request(&id_hash).await?.ok_or_else(invalid_auth_req_id)?;
             Ok(tokens_for(app, client, &req, auth_time, None).await?)
@@ -286,6 +305,35 @@ pub async fn poll(app: &App, client: &Client, auth_req_id: &str) -> Result<Token
                 app.metrics.labelled.ciba.inc(&[("state", "expired")]);
             }
             Err(d.error().unwrap_or_else(invalid_auth_req_id).into())
+        }
+    }
+}
+
+/// The first poll of a pending request, by a client whose profile lets it
+/// wait (an SDK that polls once, at once): re-reads the Store with a
+/// growing pause until the request is decided or `wait` is over, and
+/// returns the decision then. Each read takes a pooled connection and
+/// gives it back, so a waiting poll holds none; reading the Store, not
+/// this node's memory, sees an answer given on any node. The wait stays
+/// well inside the server's request timeout.
+async fn wait_for_answer(
+    app: &App,
+    client: &Client,
+    id_hash: &str,
+    wait: std::time::Duration,
+) -> Result<PollDecision, OAuthReply> {
+    use std::time::Duration;
+    let wait = wait.min(Duration::from_secs(app.config.server.request_timeout_secs) / 2);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        tokio::time::sleep(pause.min(left)).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+        let req = app.store.get_ciba_request(id_hash).await?;
+        let d = poll_ciba(req.as_ref(), &client.client_id, app.now_ms());
+        if !matches!(d, PollDecision::Wait { .. }) || tokio::time::Instant::now() >= deadline {
+            return Ok(d);
         }
     }
 }

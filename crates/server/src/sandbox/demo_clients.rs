@@ -2,6 +2,7 @@
 //! profile's), created by `load_demo_data` when missing.
 
 use netauth_domain::client::{AuthMethod, SigningAlg};
+use netauth_domain::compat::CompatProfile;
 use netauth_proto::GrantType;
 
 const G2P_SCOPES: &[&str] =
@@ -21,14 +22,18 @@ pub(super) struct DemoSpec {
     /// port (RFC 8252 §7.3); one each, so seed 001's minimal request (no
     /// redirect_uri) works.
     pub(super) redirect_uris: &'static [&'static str],
+    /// The operator SDK whose dialect the client speaks (docs/operator-sdks.md).
+    pub(super) compat_profile: Option<CompatProfile>,
 }
 
 const CC: &[GrantType] = &[GrantType::ClientCredentials];
 const CIBA: &[GrantType] = &[GrantType::Ciba, GrantType::RefreshToken];
 const CODE: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
-const CODE_ONLY: &[GrantType] = &[GrantType::AuthorizationCode];
 const JWT_BEARER: &[GrantType] = &[GrantType::JwtBearer];
 const CIBA_AND_CODE: &[GrantType] = &[GrantType::Ciba, GrantType::AuthorizationCode, GrantType::RefreshToken];
+/// Seed 002 and Vonage's SDKs: CIBA for SIM Swap, the code flow for Number
+/// Verification, no refresh tokens.
+const CIBA_AND_CODE_ONLY: &[GrantType] = &[GrantType::Ciba, GrantType::AuthorizationCode];
 /// Seeds 001 and 003: the phone number by line authentication, an ID token
 /// and refresh tokens.
 const OIDC_SCOPES: &[&str] = &["openid", "phone", "offline_access"];
@@ -54,6 +59,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CC,
         purposes: &[],
         redirect_uris: &[],
+        compat_profile: None,
         purpose: "seed 004: client_credentials with client_secret_post at /oauth2/client/token (timestamp header)",
     },
     DemoSpec {
@@ -66,6 +72,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CC,
         purposes: &[],
         redirect_uris: &[],
+        compat_profile: None,
         purpose: "client_credentials with client_secret_basic at /token",
     },
     DemoSpec {
@@ -78,6 +85,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CC,
         purposes: &[],
         redirect_uris: &[],
+        compat_profile: None,
         purpose: "client_credentials with private_key_jwt (ES256 assertion, aud = token endpoint URL)",
     },
     DemoSpec {
@@ -90,6 +98,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CC,
         purposes: &[],
         redirect_uris: &[],
+        compat_profile: None,
         purpose: "client_credentials with an RS256 application JWT in Authorization: Bearer",
     },
     DemoSpec {
@@ -102,6 +111,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CC,
         purposes: &[],
         redirect_uris: &[],
+        compat_profile: None,
         purpose: "SIM Swap with a two-legged token: client_credentials, phoneNumber in the body",
     },
     DemoSpec {
@@ -114,7 +124,8 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CIBA,
         purposes: CAMARA_PURPOSES,
         redirect_uris: &[],
-        purpose: "seed 000: CIBA at /apigateway/bc-authorize and /apigateway/token with client_secret_basic",
+        compat_profile: Some(CompatProfile::TelefonicaSdk),
+        purpose: "seed 000: CIBA at /apigateway/bc-authorize and /apigateway/token with client_secret_basic; Telefónica's SDK (profile telefonica-sdk)",
     },
     DemoSpec {
         id: "demo-ciba-jwt",
@@ -126,6 +137,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CIBA_AND_CODE,
         purposes: CAMARA_PURPOSES,
         redirect_uris: &["http://127.0.0.1:9000/callback"],
+        compat_profile: None,
         purpose: "CAMARA profile: CIBA with private_key_jwt and signed authentication requests; the authorization code flow with network-based authentication",
     },
     DemoSpec {
@@ -138,6 +150,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: JWT_BEARER,
         purposes: CAMARA_PURPOSES,
         redirect_uris: &[],
+        compat_profile: None,
         purpose: "CAMARA profile: the JWT bearer grant at /token (ES256 assertion, sub tel: or operatortoken:), the assertion its only credentials",
     },
     DemoSpec {
@@ -147,10 +160,11 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         key_alg: Some(SigningAlg::RS256),
         scopes: CAMARA_SCOPES,
         ttl: None,
-        grants: CODE_ONLY,
+        grants: CIBA_AND_CODE_ONLY,
         purposes: CAMARA_PURPOSES,
         redirect_uris: &["http://127.0.0.1:9002/callback"],
-        purpose: "seed 002: Network Enablement at /v0.1/network-enablement, the flow at /oauth2/auth, the code exchange at /oauth2/token, with one RS256 application JWT",
+        compat_profile: Some(CompatProfile::VonageSdk),
+        purpose: "seed 002: Network Enablement at /v0.1/network-enablement, the flow at /oauth2/auth, the code exchange at /oauth2/token, with one RS256 application JWT; Vonage's SDKs (profile vonage-sdk: CIBA at /oauth2/bc-authorize)",
     },
     DemoSpec {
         id: "demo-telenor",
@@ -162,6 +176,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CODE,
         purposes: &[],
         redirect_uris: &["http://127.0.0.1:9001/callback"],
+        compat_profile: None,
         purpose: "seed 001: authorization code with line authentication at /oauth/v2/authorize, code exchange with Basic at /oauth/v2/token",
     },
     DemoSpec {
@@ -174,6 +189,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         grants: CODE,
         purposes: &[],
         redirect_uris: &["http://127.0.0.1:9003/callback"],
+        compat_profile: None,
         purpose: "seed 003: OIDC authorization code at /openidconnect/fr/v1/authorize and /openidconnect/fr/v1/token",
     },
 ];

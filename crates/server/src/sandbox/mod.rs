@@ -157,6 +157,9 @@ pub struct DemoClient {
     pub purposes: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<&'static str>,
+    /// The operator SDK dialect it speaks beside the CAMARA profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat_profile: Option<netauth_domain::compat::CompatProfile>,
     /// What the client is set up for.
     pub purpose: &'static str,
 }
@@ -184,6 +187,7 @@ pub async fn load_demo_data(
                 jwks: key.as_ref().map(|(_, jwks, _)| jwks.clone()),
                 redirect_uris: spec.redirect_uris.iter().map(|s| s.to_string()).collect(),
                 access_token_ttl: spec.ttl,
+                compat_profile: spec.compat_profile.map(|p| p.as_str().to_owned()),
                 ..Default::default()
             };
             let (mut client, _) =
@@ -210,6 +214,7 @@ pub async fn load_demo_data(
             scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
             purposes: spec.purposes.to_vec(),
             redirect_uris: spec.redirect_uris.to_vec(),
+            compat_profile: spec.compat_profile,
             purpose: spec.purpose,
         });
     }

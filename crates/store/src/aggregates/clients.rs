@@ -21,13 +21,13 @@ pub trait ClientStore: Send + Sync {
     async fn count_clients(&self) -> Result<u64>;
 }
 
-pub(crate) const INSERT_CLIENT: &str =
-    "INSERT INTO clients (client_id, status, document, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, status, document, created_at, updated_at, compat_profile) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
 pub(crate) const GET_CLIENT: &str = "SELECT document FROM clients WHERE client_id = $1";
 pub(crate) const LIST_CLIENTS: &str =
     "SELECT document FROM clients WHERE ($1 IS NULL OR client_id > $1) ORDER BY client_id LIMIT $2";
 pub(crate) const UPDATE_CLIENT: &str =
-    "UPDATE clients SET status = $2, document = $3, updated_at = $4 WHERE client_id = $1";
+    "UPDATE clients SET status = $2, document = $3, updated_at = $4, compat_profile = $5 WHERE client_id = $1";
 pub(crate) const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
 pub(crate) const COUNT_CLIENTS: &str = "SELECT COUNT(*) FROM clients";
 
@@ -37,6 +37,12 @@ pub(crate) const fn status_str(s: ClientStatus) -> &'static str {
         ClientStatus::Active => "active",
         ClientStatus::Suspended => "suspended",
     }
+}
+
+/// The `compat_profile` column: the profile's name, mirrored from the
+/// document like `status`.
+pub(crate) fn compat_profile_str(c: &Client) -> Option<&'static str> {
+    c.compat_profile.map(|p| p.as_str())
 }
 
 pub(crate) fn encode_client(c: &Client) -> Result<String, StoreError> {
@@ -64,6 +70,7 @@ macro_rules! impl_backend {
                     .bind(q::encode_client(c)?)
                     .bind(c.created_at)
                     .bind(c.updated_at)
+                    .bind(q::compat_profile_str(c))
                     .execute(conn)
                     .await?;
                 Ok(())
@@ -106,6 +113,7 @@ macro_rules! impl_backend {
                         .bind(q::status_str(c.status))
                         .bind(q::encode_client(c)?)
                         .bind(c.updated_at)
+                        .bind(q::compat_profile_str(c))
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected() == 1)

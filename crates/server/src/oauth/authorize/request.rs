@@ -5,7 +5,9 @@
 //! any problem with them is an HTML page, never a redirect (SECURITY.md 1–3,
 //! no open redirector); everything after that goes back to the client as an
 //! error response carrying `state` and `iss` (seed 003's codes and
-//! descriptions).
+//! descriptions). The client's compatibility profile
+//! (`netauth_domain::compat`) is applied where the scopes and the hint are
+//! read; without one the CAMARA profile applies exactly.
 
 use crate::infra::state::App;
 use crate::oauth::client_keys::{JtiSpace, KeysError, spend_jti, verify_with_client_keys};
@@ -16,7 +18,8 @@ use netauth_domain::client::Client;
 use netauth_domain::client_auth::verify_authorization_request_object;
 use netauth_domain::flows::{PolicyGrant, authorize_request};
 use netauth_proto::authorize::AuthorizationParams;
-use netauth_proto::{Form, GrantType, OAuthError, OAuthErrorCode, Scope, ScopeSet, purpose};
+use netauth_domain::compat;
+use netauth_proto::{Form, GrantType, OAuthError, OAuthErrorCode, Scope, ScopeSet};
 use std::sync::Arc;
 
 /// Why a request stops.
@@ -115,7 +118,9 @@ pub async fn validate(app: &App, form: &Form, endpoint_url: &str) -> Result<Vali
     }
     let v = params.validate().map_err(back)?;
     let scope_text = params.scope.clone().unwrap_or_else(|| client.scopes.join(" "));
-    let (purpose, mut asked) = match purpose::normalise(Some(&scope_text), params.purpose.as_deref()) {
+    let profile = client.compat_profile;
+    let (purpose, mut asked) = match compat::normalise_scopes(profile, Some(&scope_text), params.purpose.as_deref())
+    {
         Ok(Some(ps)) => (Some(ps.purpose), ps.scopes),
         Ok(None) => (None, ScopeSet::parse(&scope_text).map_err(|_| back(cannot_understand()))?),
         Err(_) => return Err(back(cannot_understand())),
@@ -166,7 +171,7 @@ pub async fn validate(app: &App, form: &Form, endpoint_url: &str) -> Result<Vali
         ui_locales: params.ui_locales.clone().filter(|l| l.len() <= 64),
         // CAMARA profile §1.4: login_hint is undefined here and never an
         // error; a number pre-fills the fallback page.
-        login_hint: params.login_hint.as_deref().and_then(hint_number),
+        login_hint: params.login_hint.as_deref().and_then(|h| hint_number(&compat::authorize_login_hint(profile, h))),
         enabled_for: None,
         handover_hash: None,
         acr_requested: params.acr_values.is_some() || v.claims.asks("acr"),
