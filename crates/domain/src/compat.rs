@@ -15,6 +15,7 @@
 //!   ─► normalise_scopes (vendor scope names → purpose + CAMARA scope)
 //! /authorize:   login_hint_number (hint forms) ─► normalise_scopes
 //! token (CIBA): first poll of a pending request ─► may wait first_poll_wait
+//! every client-authenticating endpoint: form body labelled JSON ─► form_labelled_json
 //! ```
 //!
 //! The table in docs/operator-sdks.md is [`markdown_table`]'s output; a test
@@ -105,6 +106,11 @@ pub struct ProfileDefinition {
     pub vendor_scopes: &'static [VendorScope],
     /// Parameters accepted and dropped before the request is read.
     pub ignored_params: &'static [IgnoredParam],
+    /// Whether a form body sent as `Content-Type: application/json` is read
+    /// as the form it is, at the endpoints that authenticate clients
+    /// (bc-authorize, token, introspection, revocation). A body that is
+    /// not a form is refused as for any client.
+    pub form_labelled_json: bool,
     /// How long the first poll of a still-pending CIBA request may wait for
     /// the subscriber's answer before answering `authorization_pending`,
     /// in milliseconds (0: it answers at once). For SDKs that poll once,
@@ -136,6 +142,7 @@ const TELEFONICA: ProfileDefinition = ProfileDefinition {
         name: "acr_values",
         why: "always `2`; netauth has one level per flow (the handset's answer) and asserts no acr in CIBA",
     }],
+    form_labelled_json: false,
     first_poll_wait_ms: 0,
 };
 
@@ -161,6 +168,11 @@ const VONAGE: ProfileDefinition = ProfileDefinition {
         },
     ],
     ignored_params: &[],
+    // vonage-http-client 1.5.2 keeps `Content-Type: application/json` in
+    // its shared headers after any JSON call (a resource API), so every
+    // later bc-authorize and token request of the same client object
+    // carries a form body under that label.
+    form_labelled_json: true,
     // The SDK calls /oauth2/token once, right after bc-authorize.
     first_poll_wait_ms: 5_000,
 };
@@ -234,6 +246,11 @@ pub fn ignores_param(profile: Option<CompatProfile>, endpoint: &str, name: &str)
         .is_some_and(|d| d.ignored_params.iter().any(|p| p.endpoint == endpoint && p.name == name))
 }
 
+/// Whether a form body labelled `application/json` is read as a form.
+pub fn reads_form_labelled_json(profile: Option<CompatProfile>) -> bool {
+    definition(profile).is_some_and(|d| d.form_labelled_json)
+}
+
 /// How long the first poll of a pending CIBA request may wait (never more
 /// than [`MAX_FIRST_POLL_WAIT_MS`]); `None`: it answers at once.
 pub fn first_poll_wait(profile: Option<CompatProfile>) -> Option<Duration> {
@@ -289,6 +306,16 @@ pub fn markdown_table() -> String {
             })
             .collect(),
         "none beyond CIBA Core's (`acr_values` at `/bc-authorize` is ignored for every client)",
+    ));
+    s.push_str(&row(
+        "form body sent as `Content-Type: application/json`",
+        defs.iter()
+            .map(|d| match d.form_labelled_json {
+                true => "read as the form it is".to_owned(),
+                false => "refused (`invalid_request`)".to_owned(),
+            })
+            .collect(),
+        "refused (`invalid_request`)",
     ));
     s.push_str(&row(
         "first poll of a pending CIBA request",
@@ -393,6 +420,9 @@ mod tests {
         assert!(ignores_param(Some(CompatProfile::TelefonicaSdk), "/bc-authorize", "acr_values"));
         assert!(!ignores_param(None, "/bc-authorize", "acr_values"));
         assert!(!ignores_param(Some(CompatProfile::VonageSdk), "/bc-authorize", "acr_values"));
+        assert!(reads_form_labelled_json(Some(CompatProfile::VonageSdk)));
+        assert!(!reads_form_labelled_json(Some(CompatProfile::TelefonicaSdk)));
+        assert!(!reads_form_labelled_json(None));
     }
 
     #[test]

@@ -22,15 +22,43 @@ use netauth_proto::{Form, OAuthError};
 /// Parses an OAuth request body: `application/x-www-form-urlencoded` only
 /// (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1).
 pub fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, OAuthReply> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request(
-            "the request body must be application/x-www-form-urlencoded",
-        )
-        .into());
+    if !is_form_content_type(headers) {
+        return Err(content_type_error());
     }
     Ok(Form::parse(body)?)
+}
+
+fn mime(headers: &HeaderMap) -> &str {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    ct.split(';').next().unwrap_or("").trim()
+}
+
+fn is_form_content_type(headers: &HeaderMap) -> bool {
+    mime(headers).eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+fn content_type_error() -> OAuthReply {
+    OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded").into()
+}
+
+/// A form body labelled `application/json`, for a client whose
+/// compatibility profile says its SDK sends that
+/// (`netauth_domain::compat`). Looked at only after the ordinary reading
+/// failed, and decided before anything is verified, so that every other
+/// client gets the ordinary answer with no side effect (no assertion
+/// spent); the extractor checks the profile again once the client is
+/// authenticated. A JSON object is never read as a form.
+async fn form_labelled_json(app: &crate::infra::state::App, headers: &HeaderMap, body: &[u8]) -> Option<Form> {
+    if !mime(headers).eq_ignore_ascii_case("application/json") || body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let form = Form::parse(body).ok()?;
+    let id = crate::oauth::client_auth::claimed_client_id(headers, &form)?;
+    if id.len() > 255 {
+        return None;
+    }
+    let client = app.client(&id).await.ok()??;
+    netauth_domain::compat::reads_form_labelled_json(client.compat_profile).then_some(form)
 }
 
 /// A body that could not be read: 413 only when it is over
@@ -113,7 +141,10 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
         let body = axum::body::Bytes::from_request(axum::extract::Request::from_parts(parts, body), app)
             .await
             .map_err(body_error)?;
-        let form = parse_form(&headers, &body)?;
+        let form = match parse_form(&headers, &body) {
+            Ok(f) => f,
+            Err(e) => form_labelled_json(app, &headers, &body).await.ok_or(e)?,
+        };
         let addr = crate::infra::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
         use crate::oauth::client_auth::AuthAt;
         if let Some(g) = form.get("grant_type") {
@@ -138,6 +169,13 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
                 return Err(e);
             }
         };
+        // Read as a form only for the client that authenticated (the claim
+        // looked at before authenticating is not proof).
+        if !is_form_content_type(&headers)
+            && !netauth_domain::compat::reads_form_labelled_json(auth.client.compat_profile)
+        {
+            return Err(content_type_error());
+        }
         note.client(&auth.client.client_id);
         if let Some(slot) = &cors {
             slot.set(&auth.client.client_id);
