@@ -136,7 +136,7 @@ async fn sandbox_starts_from_nothing_and_serves_seed_004() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn run(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn run(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = netauth().current_dir(dir).args(args).env_remove("NETAUTH_DATABASE_URL").output().unwrap();
     (
         out.status.success(),

@@ -19,6 +19,7 @@ mod ciba;
 mod cli;
 mod client_auth;
 mod client_credentials;
+mod compat;
 mod connections;
 mod contracts;
 mod cors;

@@ -322,7 +322,9 @@ pub fn markdown_table() -> String {
         defs.iter()
             .map(|d| match d.first_poll_wait_ms {
                 0 => "answered at once".to_owned(),
-                ms => format!("waits up to {} ms for the subscriber's answer, then `authorization_pending`", ms),
+                ms => {
+                    format!("waits up to {} ms for the subscriber's answer, then `authorization_pending`", ms)
+                }
             })
             .collect(),
         "answered at once (`authorization_pending`)",
@@ -397,9 +399,13 @@ mod tests {
         assert_eq!(ps.scopes.to_string(), "number-verification:verify openid");
         // In the purpose parameter too (Telefónica's SDK sends it there).
         let t = Some(CompatProfile::TelefonicaSdk);
-        let ps = normalise_scopes(t, None, Some("dpv:FraudPreventionAndDetection#number-verification-verify-read"))
-            .unwrap()
-            .unwrap();
+        let ps = normalise_scopes(
+            t,
+            None,
+            Some("dpv:FraudPreventionAndDetection#number-verification-verify-read"),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(ps.scopes.to_string(), "number-verification:verify");
         // Without the profile the name is an (unregistered) scope as sent.
         let ps = normalise_scopes(None, Some("dpv:FraudPreventionAndDetection#check-sim-swap"), None)
@@ -407,8 +413,9 @@ mod tests {
             .unwrap();
         assert_eq!(ps.scopes.to_string(), "check-sim-swap");
         // Still one purpose per request.
-        let e = normalise_scopes(v, Some("dpv:FraudPreventionAndDetection#check-sim-swap dpv:Marketing#x"), None)
-            .unwrap_err();
+        let e =
+            normalise_scopes(v, Some("dpv:FraudPreventionAndDetection#check-sim-swap dpv:Marketing#x"), None)
+                .unwrap_err();
         assert_eq!(e.code.as_str(), "invalid_scope");
     }
 

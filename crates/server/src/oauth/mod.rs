@@ -48,7 +48,11 @@ fn content_type_error() -> OAuthReply {
 /// client gets the ordinary answer with no side effect (no assertion
 /// spent); the extractor checks the profile again once the client is
 /// authenticated. A JSON object is never read as a form.
-async fn form_labelled_json(app: &crate::infra::state::App, headers: &HeaderMap, body: &[u8]) -> Option<Form> {
+async fn form_labelled_json(
+    app: &crate::infra::state::App,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Form> {
     if !mime(headers).eq_ignore_ascii_case("application/json") || body.trim_ascii_start().starts_with(b"{") {
         return None;
     }

@@ -44,6 +44,15 @@ const CAMARA_SCOPES: &[&str] = &[
     "number-verification:verify",
     "number-verification:device-phone-number:read",
 ];
+/// Vonage's Number Verification asks `openid` beside its scope by default.
+const VONAGE_SCOPES: &[&str] = &[
+    "openid",
+    "sim-swap",
+    "sim-swap:check",
+    "sim-swap:retrieve-date",
+    "number-verification:verify",
+    "number-verification:device-phone-number:read",
+];
 const SIM_SWAP_SCOPES: &[&str] = &["sim-swap", "sim-swap:check", "sim-swap:retrieve-date"];
 const CAMARA_PURPOSES: &[&str] =
     &["dpv:FraudPreventionAndDetection", "dpv:RequestedServiceProvision", "dpv:IdentityVerification"];
@@ -158,7 +167,7 @@ pub(super) const DEMO_CLIENTS: &[DemoSpec] = &[
         name: "Network Enablement demo (seed 002)",
         method: AuthMethod::AppJwt,
         key_alg: Some(SigningAlg::RS256),
-        scopes: CAMARA_SCOPES,
+        scopes: VONAGE_SCOPES,
         ttl: None,
         grants: CIBA_AND_CODE_ONLY,
         purposes: CAMARA_PURPOSES,

@@ -26,8 +26,7 @@ pub(crate) const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, status, 
 pub(crate) const GET_CLIENT: &str = "SELECT document FROM clients WHERE client_id = $1";
 pub(crate) const LIST_CLIENTS: &str =
     "SELECT document FROM clients WHERE ($1 IS NULL OR client_id > $1) ORDER BY client_id LIMIT $2";
-pub(crate) const UPDATE_CLIENT: &str =
-    "UPDATE clients SET status = $2, document = $3, updated_at = $4, compat_profile = $5 WHERE client_id = $1";
+pub(crate) const UPDATE_CLIENT: &str = "UPDATE clients SET status = $2, document = $3, updated_at = $4, compat_profile = $5 WHERE client_id = $1";
 pub(crate) const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
 pub(crate) const COUNT_CLIENTS: &str = "SELECT COUNT(*) FROM clients";
 

@@ -16,9 +16,9 @@ use axum::http::StatusCode;
 use netauth_domain::authorize::{PendingAuthorization, RedirectUriError, resolve_redirect_uri};
 use netauth_domain::client::Client;
 use netauth_domain::client_auth::verify_authorization_request_object;
+use netauth_domain::compat;
 use netauth_domain::flows::{PolicyGrant, authorize_request};
 use netauth_proto::authorize::AuthorizationParams;
-use netauth_domain::compat;
 use netauth_proto::{Form, GrantType, OAuthError, OAuthErrorCode, Scope, ScopeSet};
 use std::sync::Arc;
 
@@ -119,12 +119,12 @@ pub async fn validate(app: &App, form: &Form, endpoint_url: &str) -> Result<Vali
     let v = params.validate().map_err(back)?;
     let scope_text = params.scope.clone().unwrap_or_else(|| client.scopes.join(" "));
     let profile = client.compat_profile;
-    let (purpose, mut asked) = match compat::normalise_scopes(profile, Some(&scope_text), params.purpose.as_deref())
-    {
-        Ok(Some(ps)) => (Some(ps.purpose), ps.scopes),
-        Ok(None) => (None, ScopeSet::parse(&scope_text).map_err(|_| back(cannot_understand()))?),
-        Err(_) => return Err(back(cannot_understand())),
-    };
+    let (purpose, mut asked) =
+        match compat::normalise_scopes(profile, Some(&scope_text), params.purpose.as_deref()) {
+            Ok(Some(ps)) => (Some(ps.purpose), ps.scopes),
+            Ok(None) => (None, ScopeSet::parse(&scope_text).map_err(|_| back(cannot_understand()))?),
+            Err(_) => return Err(back(cannot_understand())),
+        };
     // CAMARA profile §1.9: OIDC claims asked without `openid` are invalid_request.
     if !v.claims.is_empty() && !asked.has(&Scope::OPENID) {
         return Err(back(OAuthError::invalid_request("claims requested without the openid scope")));
@@ -171,7 +171,10 @@ pub async fn validate(app: &App, form: &Form, endpoint_url: &str) -> Result<Vali
         ui_locales: params.ui_locales.clone().filter(|l| l.len() <= 64),
         // CAMARA profile §1.4: login_hint is undefined here and never an
         // error; a number pre-fills the fallback page.
-        login_hint: params.login_hint.as_deref().and_then(|h| hint_number(&compat::authorize_login_hint(profile, h))),
+        login_hint: params
+            .login_hint
+            .as_deref()
+            .and_then(|h| hint_number(&compat::authorize_login_hint(profile, h))),
         enabled_for: None,
         handover_hash: None,
         acr_requested: params.acr_values.is_some() || v.claims.asks("acr"),
