@@ -55,7 +55,7 @@ impl HintForm {
     }
 
     /// The number in `raw` if it has this form; `None` if it has not.
-    fn number<'a>(self, raw: &'a str) -> Option<&'a str> {
+    fn number(self, raw: &str) -> Option<&str> {
         match self {
             Self::PhoneNumberPrefix => raw.strip_prefix("phone_number:"),
             Self::BareE164 => raw.starts_with('+').then_some(raw),
