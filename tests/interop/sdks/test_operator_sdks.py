@@ -29,21 +29,17 @@ The expected answers come from the subscribers' SIM histories, read through
 the admin API, and from SIM swaps made here through the sandbox's API at
 known times.
 
-Starts its own ``netauth sandbox --tls`` (binary NETAUTH_BIN, default
-target/debug/netauth) on a free loopback port with a throwaway data
-directory, and stops it at the end; its log is target/interop/sdks-sandbox.log.
+Starts its own ``netauth sandbox --tls`` (tests/lib/netauth_sandbox.py;
+binary NETAUTH_BIN, default target/debug/netauth) on a free loopback port
+with a throwaway data directory, and stops it at the end; its log is
+target/interop/sdks-sandbox.log.
 """
 
 import datetime
 import hashlib
 import http.server
-import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
+import sys
 import threading
 import time
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -52,13 +48,11 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-BIN = os.environ.get("NETAUTH_BIN") or os.path.join(ROOT, "target", "debug", "netauth")
-if not os.path.isabs(BIN):
-    BIN = os.path.join(ROOT, BIN)
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lib"))
+from netauth_sandbox import ROOT, Sandbox  # noqa: E402
+
 LOG = os.path.join(ROOT, "target", "interop", "sdks-sandbox.log")
 TIMEOUT = 10
-START_TIMEOUT = 60
 
 # Loopback phones: a socket bound to 127.10.0.N is subscriber +346000000NN's
 # line (docs/sandbox.md, "The simulated network"); all approve by themselves.
@@ -74,79 +68,19 @@ def msisdn(line):
     return f"+346000000{line:02d}"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(data_dir, log):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [BIN, "sandbox", "--tls", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # Same process group: when tests/interop/run's timeout signals the
-        # group, the sandbox goes too.
-    )
-    path = os.path.join(data_dir, "sandbox.json")
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return proc, None
-        try:
-            with open(path, encoding="utf-8") as f:
-                info = json.load(f)
-            # Only the sandbox's CA is trusted: the handshake proves the
-            # certificate chain as the SDKs will see it.
-            r = requests.get(
-                info["endpoints"]["discovery"], verify=info["tls"]["ca_file"], timeout=2
-            )
-            if r.status_code == 200:
-                return proc, info
-        except (OSError, ValueError, KeyError, requests.RequestException):
-            pass
-        time.sleep(0.1)
-    return proc, None
-
-
-def _stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="session")
 def sandbox():
-    assert os.access(BIN, os.X_OK), f"no netauth binary at {BIN} (cargo build --bin netauth, or set NETAUTH_BIN)"
-    os.makedirs(os.path.dirname(LOG), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="netauth-sdks.")
-    log = open(LOG, "wb")
-    proc = None
-    try:
-        for attempt in range(3):  # a port taken between probe and bind: retry
-            data_dir = os.path.join(tmp, f"data-{attempt}")
-            os.makedirs(data_dir)
-            proc, info = _start(data_dir, log)
-            if info is not None:
-                break
-            _stop(proc)
-        else:
-            pytest.fail(f"netauth sandbox --tls would not start; log in {LOG}")
-        assert info["issuer"].startswith("https://127.0.0.1:")
-        # What the guide tells a developer: trust the sandbox's CA in this
-        # process. requests (and so both SDKs) reads it on every request.
+    # In this process's group: when tests/interop/run's timeout signals the
+    # group, the sandbox goes too.
+    with Sandbox(LOG, tls=True) as sb:
+        info = sb.doc
+        assert info["issuer"] == sb.base and sb.base.startswith("https://127.0.0.1:")
+        assert info["tls"]["ca_file"] == sb.ca_file
+        # What the guide tells a developer: trust the sandbox's CA (the path
+        # sandbox.json gives) in this process. requests, and so both SDKs,
+        # reads it on every request.
         os.environ["REQUESTS_CA_BUNDLE"] = info["tls"]["ca_file"]
         yield info
-    finally:
-        if proc is not None:
-            _stop(proc)
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def demo_client(info, client_id):
