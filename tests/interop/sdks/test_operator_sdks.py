@@ -15,7 +15,10 @@ their host changed:
   ``get_oidc_url`` followed by a browser on a subscriber's line, then
   ``verify`` (the code exchange and Number Verification 0.3.1 at
   /camara/number-verification/v031/verify), as the seed-002 demo client
-  ``demo-vonage`` (application JWT, profile ``vonage-sdk``).
+  ``demo-vonage`` (application JWT, profile ``vonage-sdk``);
+- and what stays refused: Telefónica's code exchange (``NumberVerification``
+  with a code) sends ``redirect_uri=whatever``, ``invalid_grant`` even for a
+  client with the ``telefonica-sdk`` profile.
 
 Every SDK call goes through the SDK's own code. The host change is what
 docs/operator-sdks.md ("Using the operators' SDKs") tells a developer to do:
@@ -42,7 +45,7 @@ import os
 import sys
 import threading
 import time
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -385,3 +388,70 @@ def test_vonage_number_verification_code_is_spent_once(sandbox, vonage_http, cal
         sdk.verify(req)
     assert err.value.response.status_code == 400
     assert err.value.response.json()["error"] == "invalid_grant"
+
+
+def test_telefonica_code_exchange_redirect_uri_whatever_stays_refused(sandbox, telefonica, callback):
+    """opengateway-sandbox-sdk exchanges codes with redirect_uri=whatever:
+    exact redirect URI matching holds under the telefonica-sdk profile too.
+    The guide's way round it: exchange the code with the real redirect URI,
+    then call the API with that token."""
+    from opengateway_sandbox_sdk import ClientCredentials, NumberVerification
+
+    registered = "http://127.0.0.1:9100/callback"
+    r = requests.post(
+        f"{sandbox['endpoints']['admin']}/clients",
+        headers={"Authorization": f"Bearer {sandbox['admin_token']}"},
+        json={
+            "name": "Telefónica SDK, code flow",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "grant_types": ["authorization_code"],
+            "redirect_uris": [registered],
+            "scopes": ["number-verification:verify"],
+            "purposes": ["dpv:FraudPreventionAndDetection"],
+            "compat_profile": "telefonica-sdk",
+        },
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 201, r.text
+    client_id, secret = r.json()["client"]["client_id"], r.json()["client_secret"]
+    line = 2
+    redirect_uri = callback.uri(registered)
+
+    def code(state):
+        url = f"{sandbox['issuer']}/authorize?" + urlencode(
+            {
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "response_type": "code",
+                "scope": "dpv:FraudPreventionAndDetection#number-verification-verify-read",
+                "state": state,
+            }
+        )
+        seen = len(callback.received)
+        assert browse_from_line(line, url).status_code == 200
+        assert len(callback.received) == seen + 1
+        got = dict(parse_qsl(urlsplit(callback.received[-1]).query))
+        assert got["state"] == state, got
+        return got["code"]
+
+    sdk = NumberVerification(ClientCredentials(client_id, secret), code("tef-1"))
+    with pytest.raises(requests.HTTPError) as err:
+        sdk.verify(msisdn(line))
+    assert err.value.response.status_code == 400
+    assert err.value.response.json() == {"error": "invalid_grant", "error_description": "Invalid redirect_uri"}
+
+    # The same request with the redirect URI of the authorization request.
+    r = requests.post(
+        f"{sandbox['issuer']}/apigateway/token",
+        data={"grant_type": "authorization_code", "code": code("tef-2"), "redirect_uri": redirect_uri},
+        auth=(client_id, secret),
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 200, r.text
+    r = requests.post(
+        f"{sandbox['issuer']}/apigateway/number-verification/v0/verify",
+        json={"phoneNumber": msisdn(line)},
+        headers={"Authorization": f"Bearer {r.json()['access_token']}"},
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 200 and r.json() == {"devicePhoneNumberVerified": True}, r.text
