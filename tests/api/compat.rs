@@ -561,3 +561,46 @@ fn the_documented_profile_table_is_the_code() {
         }
     }
 }
+
+/// A parameter a profile ignores is no parameter: beside a signed request
+/// object (where CIBA Core §7.1.1 refuses any other) Telefónica's
+/// `acr_values` is refused for a client without the profile and dropped
+/// for one with it; parameters the profile does not name stay refused.
+#[tokio::test]
+async fn an_ignored_parameter_is_dropped_only_under_the_profile() {
+    let app = ciba_app(|_| {}).await;
+    let c = crate::ciba::ciba_client(&app, "private_key_jwt", json!({})).await;
+    let now = netauth_server::infra::clock::system_now();
+    let send = |extra: (&'static str, &'static str)| {
+        let assertion = sign(&c, &assertion_claims(&c.client_id, &app.base));
+        let request = sign(
+            &c,
+            &json!({
+                "iss": c.client_id, "aud": app.base, "iat": now, "nbf": now, "exp": now + 120, "jti": random_name(),
+                "login_hint": "tel:+34655555555", "scope": "dpv:FraudPreventionAndDetection sim-swap",
+            }),
+        );
+        let (http, url) = (app.http.clone(), app.url("/bc-authorize"));
+        async move {
+            let form = [
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", assertion.as_str()),
+                ("request", request.as_str()),
+                extra,
+            ];
+            let resp = http.post(url).form(&form).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, v) = send(("acr_values", "2")).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("invalid_request")), "strict CAMARA: {v}");
+    assert!(v["error_description"].as_str().unwrap().contains("acr_values"), "{v}");
+    set_profile(&app, &c, json!("telefonica-sdk")).await;
+    let (s, v) = send(("acr_values", "2")).await;
+    assert_eq!(s, 200, "dropped under telefonica-sdk: {v}");
+    let (s, v) = send(("binding_message", "hi")).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("invalid_request")), "not in the profile: {v}");
+    set_profile(&app, &c, json!("vonage-sdk")).await;
+    let (s, _) = send(("acr_values", "2")).await;
+    assert_eq!(s, 400, "not in vonage-sdk");
+}

@@ -305,7 +305,7 @@ pub fn markdown_table() -> String {
                 )
             })
             .collect(),
-        "none beyond CIBA Core's (`acr_values` at `/bc-authorize` is ignored for every client)",
+        "none: `acr_values` at `/bc-authorize` is ignored as CIBA Core allows, but refused beside a signed request object (§7.1.1)",
     ));
     s.push_str(&row(
         "form body sent as `Content-Type: application/json`",
