@@ -14,7 +14,7 @@ async fn assert_invalid_client(resp: reqwest::Response, why: &str) {
     assert!(www.is_some(), "{why}: 401 without WWW-Authenticate");
 }
 
-async fn jwt_client(app: &TestApp) -> TestClient {
+pub async fn jwt_client(app: &TestApp) -> TestClient {
     app.create_client("private_key_jwt", json!({})).await
 }
 

@@ -3,12 +3,9 @@
 //! that the answer can only come from the rule under test.
 
 use crate::ciba::{bc_ok, ciba_app, ciba_client, poll};
+use crate::client_auth::jwt_client;
 use crate::helpers::*;
 use serde_json::{Value, json};
-
-async fn jwt_client(app: &TestApp) -> TestClient {
-    app.create_client("private_key_jwt", json!({})).await
-}
 
 /// SECURITY.md 21: `sub` ≠ client_id. Without a form `client_id` the client
 /// is looked up by the assertion's `sub` and the request fails earlier, as

@@ -155,6 +155,19 @@ impl App {
     ) -> Result<(), StoreError> {
         let t = self.now();
         let seq = self.store.append_revocation(kind, value, issued_before, expires_at, t).await?;
+        self.apply_here(seq, kind, value, issued_before, expires_at);
+        Ok(())
+    }
+
+    /// A log entry this node just wrote, applied at once.
+    fn apply_here(
+        &self,
+        seq: i64,
+        kind: RevocationKind,
+        value: &str,
+        issued_before: UnixTime,
+        expires_at: UnixTime,
+    ) {
         let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
         set.apply(&netauth_domain::revocation::Revocation {
             seq,
@@ -163,8 +176,8 @@ impl App {
             issued_before,
             expires_at,
         });
+        drop(set);
         self.apply_change_notice(seq, kind, value);
-        Ok(())
     }
 
     /// RFC 7009 revocation of one of `client_id`'s access tokens, within
@@ -184,15 +197,7 @@ impl App {
         else {
             return Ok(false);
         };
-        let kind = RevocationKind::Token;
-        let mut set = self.revocations.write().unwrap_or_else(|p| p.into_inner());
-        set.apply(&netauth_domain::revocation::Revocation {
-            seq,
-            kind,
-            value: jti.to_owned(),
-            issued_before,
-            expires_at,
-        });
+        self.apply_here(seq, RevocationKind::Token, jti, issued_before, expires_at);
         Ok(true)
     }
 

@@ -73,10 +73,11 @@ crate::backend::documents!(CibaRequest => "CIBA request", Prompt => "prompt");
 
 pub(crate) const INSERT_CIBA_REQUEST: &str = "INSERT INTO ciba_requests (id_hash, client_id, subscriber_id, \
      status, document, expires_at, last_polled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-pub(crate) const COUNT_PENDING_PROMPTS: &str =
-    "SELECT COUNT(*) FROM prompts WHERE subscriber_id = $1 AND status = $2 AND expires_at > $3";
-pub(crate) const COUNT_PENDING_PROMPTS_OF_CLIENT: &str = "SELECT COUNT(*) FROM prompts WHERE subscriber_id = $1 \
-     AND client_id = $2 AND status = $3 AND expires_at > $4";
+/// A subscriber's unexpired pending prompts, and how many of them are one
+/// client's: both bounds from one round trip.
+pub(crate) const COUNT_PENDING_PROMPTS: &str = "SELECT COUNT(*), \
+     COALESCE(SUM(CASE WHEN client_id = $2 THEN 1 ELSE 0 END), 0) FROM prompts \
+     WHERE subscriber_id = $1 AND status = $3 AND expires_at > $4";
 pub(crate) const INSERT_PROMPT: &str = "INSERT INTO prompts (id, subscriber_id, reference, status, document, \
      created_at, expires_at, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 pub(crate) const GET_CIBA_REQUEST: &str = "SELECT document FROM ciba_requests WHERE id_hash = $1";
@@ -155,13 +156,7 @@ macro_rules! impl_backend {
                         .bind(r.last_polled_at)
                         .execute(&mut *tx)
                         .await?;
-                    let pending: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS)
-                        .bind(&r.subscriber_id)
-                        .bind(PromptStatus::Pending.as_str())
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let of_client: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS_OF_CLIENT)
+                    let (pending, of_client): (i64, i64) = sqlx::query_as(q::COUNT_PENDING_PROMPTS)
                         .bind(&r.subscriber_id)
                         .bind(&r.client_id)
                         .bind(PromptStatus::Pending.as_str())
@@ -261,13 +256,7 @@ macro_rules! impl_backend {
                         .bind(&p.client_id)
                         .execute(&mut *tx)
                         .await?;
-                    let pending: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS)
-                        .bind(&p.subscriber_id)
-                        .bind(PromptStatus::Pending.as_str())
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let of_client: i64 = sqlx::query_scalar(q::COUNT_PENDING_PROMPTS_OF_CLIENT)
+                    let (pending, of_client): (i64, i64) = sqlx::query_as(q::COUNT_PENDING_PROMPTS)
                         .bind(&p.subscriber_id)
                         .bind(&p.client_id)
                         .bind(PromptStatus::Pending.as_str())
