@@ -105,12 +105,24 @@ fn route(mut r: Router<AppState>, e: routes::Endpoint, m: MethodRouter<AppState>
     r
 }
 
-/// Request ids: 96 random bits, unless the caller sent one.
+/// Request ids, unless the caller sent one: 48 random bits drawn once per
+/// process, then a 48-bit count, as 16 URL-safe characters. Unique across
+/// nodes and restarts (the random part) without drawing randomness per
+/// request, which cost more than the rest of the id; a request id
+/// correlates log lines and carries no authority, so being guessable does
+/// no harm (a caller may choose its own).
 #[derive(Clone, Copy)]
 struct RandomRequestId;
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&netauth_domain::crypto::random_token::<12>()).ok().map(RequestId::new)
+        static PREFIX: std::sync::OnceLock<[u8; 6]> = std::sync::OnceLock::new();
+        static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let prefix = PREFIX.get_or_init(netauth_domain::crypto::random_bytes::<6>);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_be_bytes();
+        let mut id = [0u8; 12];
+        id[..6].copy_from_slice(prefix);
+        id[6..].copy_from_slice(&n[2..]);
+        HeaderValue::from_str(&netauth_domain::crypto::b64url(&id)).ok().map(RequestId::new)
     }
 }
 
@@ -131,7 +143,9 @@ async fn observe(State(app): State<AppState>, mut req: Request, next: Next) -> R
     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
     let note = crate::infra::request_log::Note::default();
     req.extensions_mut().insert(note.clone());
-    let resp = next.run(req).await;
+    // CORS runs here rather than as a layer of its own: each `from_fn`
+    // layer clones the router beneath it on every request.
+    let resp = crate::infra::cors_layer::cors(&app, req, next).await;
     let micros = start.elapsed().as_micros() as u64;
     let status = resp.status().as_u16();
     app.metrics.observe(status, micros);
@@ -144,7 +158,7 @@ async fn observe(State(app): State<AppState>, mut req: Request, next: Next) -> R
         inspector: app.sandbox().then_some(&app.requests),
         now: app.now(),
     };
-    crate::infra::request_log::record(listeners, &resp, note, method.as_str(), &path, &endpoint, &id, micros);
+    crate::infra::request_log::record(listeners, &resp, note, method.as_str(), path, endpoint, id, micros);
     resp
 }
 
@@ -179,7 +193,6 @@ pub fn router(app: AppState) -> Router {
     }
     let limits = &app.config.server;
     r.fallback(not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), crate::infra::cors_layer::cors))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -202,27 +202,42 @@ async fn serve_http<I>(
 
 /// A TCP stream that fails with `TimedOut` once no byte has moved either way
 /// for `idle`.
+///
+/// The deadline is checked lazily: moving bytes only records the time
+/// (`touch`), and the timer is re-armed when it fires early, at most once
+/// per idle period. Resetting the timer on every read and write (what this
+/// did first) cost a timer-wheel update per I/O call, several per request.
 struct IdleTimeout {
     inner: TcpStream,
     idle: Duration,
+    /// When a byte last moved.
+    last: Instant,
+    /// Fires at or before `last + idle`; never later.
     deadline: Pin<Box<Sleep>>,
 }
 
 impl IdleTimeout {
     fn new(inner: TcpStream, idle: Duration) -> Self {
-        Self { inner, idle, deadline: Box::pin(tokio::time::sleep(idle)) }
+        Self { inner, idle, last: Instant::now(), deadline: Box::pin(tokio::time::sleep(idle)) }
     }
 
     fn touch(&mut self) {
-        let next = Instant::now() + self.idle;
-        self.deadline.as_mut().reset(next);
+        self.last = Instant::now();
     }
 
-    /// Called when the stream would wait: an error once the deadline passed.
+    /// Called when the stream would wait: an error once `idle` has passed
+    /// since a byte last moved.
     fn expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, "connection idle")),
-            Poll::Pending => Poll::Pending,
+        loop {
+            if self.deadline.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let due = self.last + self.idle;
+            if due <= Instant::now() {
+                return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, "connection idle"));
+            }
+            // Bytes moved since the timer was armed: wait for the rest.
+            self.deadline.as_mut().reset(due);
         }
     }
 }

@@ -6,7 +6,7 @@
 use crate::infra::cors::CorsClient;
 use crate::infra::state::AppState;
 use crate::routes;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -35,8 +35,9 @@ fn vary(resp: &mut Response, what: &'static str) {
     resp.headers_mut().append(header::VARY, HeaderValue::from_static(what));
 }
 
-/// The middleware on every request; it acts only on `routes::CORS` paths.
-pub async fn cors(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Part of the middleware on every request (`app::observe` calls it); it
+/// acts only on `routes::CORS` paths.
+pub async fn cors(app: &AppState, mut req: Request, next: Next) -> Response {
     let Some(methods) = routes::cors_methods(req.uri().path()) else {
         return next.run(req).await;
     };
@@ -45,7 +46,7 @@ pub async fn cors(State(app): State<AppState>, mut req: Request, next: Next) -> 
         && let Some(origin) = &origin
         && let Some(asked) = req.headers().get(header::ACCESS_CONTROL_REQUEST_METHOD)
     {
-        return preflight(&app, origin, asked, methods).await;
+        return preflight(app, origin, asked, methods).await;
     }
     let slot = CorsClient::default();
     if origin.is_some() {

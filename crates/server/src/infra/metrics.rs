@@ -3,8 +3,10 @@
 //! read lock to find a labelled series (a write lock the first time only).
 
 use netauth_store::counted::StoreCalls;
-use std::collections::BTreeMap;
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -148,33 +150,69 @@ fn label(v: &str) -> String {
 
 /// A counter per label set. Label values come from bounded sets (route
 /// templates, our own error codes, known grant types), never from what a
-/// client sent, so the number of series stays small. The map takes a write
+/// client sent, so the number of series stays small. Counting is on every
+/// request's path, so a known label set is found without allocating: by a
+/// hash of its values, then compared value by value. The map takes a write
 /// lock only the first time a label set is seen.
 #[derive(Default)]
 pub struct CounterFamily {
-    series: RwLock<BTreeMap<String, AtomicU64>>,
+    series: RwLock<HashMap<u64, Vec<Series>>>,
+    hasher: RandomState,
+}
+
+struct Series {
+    values: Box<[String]>,
+    /// The label set as exposed: `name="value",…`.
+    rendered: String,
+    count: AtomicU64,
+}
+
+impl Series {
+    fn is(&self, labels: &[(&str, &str)]) -> bool {
+        self.values.iter().map(String::as_str).eq(labels.iter().map(|(_, v)| *v))
+    }
 }
 
 impl CounterFamily {
-    /// Adds one to the series with these `(name, value)` labels.
+    /// Adds one to the series with these `(name, value)` labels (a family
+    /// always passes the same names, in the same order).
     pub fn inc(&self, labels: &[(&str, &str)]) {
-        let key = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", label(v))).collect::<Vec<_>>().join(",");
+        let mut h = self.hasher.build_hasher();
+        for (_, v) in labels {
+            v.hash(&mut h);
+        }
+        let hash = h.finish();
         if let Ok(m) = self.series.read()
-            && let Some(c) = m.get(&key)
+            && let Some(s) = m.get(&hash).and_then(|v| v.iter().find(|s| s.is(labels)))
         {
-            c.fetch_add(1, Ordering::Relaxed);
+            s.count.fetch_add(1, Ordering::Relaxed);
             return;
         }
         if let Ok(mut m) = self.series.write() {
-            m.entry(key).or_default().fetch_add(1, Ordering::Relaxed);
+            let bucket = m.entry(hash).or_default();
+            match bucket.iter().find(|s| s.is(labels)) {
+                Some(s) => s.count.fetch_add(1, Ordering::Relaxed),
+                None => {
+                    let rendered = labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    let values = labels.iter().map(|(_, v)| (*v).to_owned()).collect();
+                    bucket.push(Series { values, rendered, count: AtomicU64::new(1) });
+                    0
+                }
+            };
         }
     }
 
     fn render(&self, s: &mut String, name: &str, help: &str) {
         let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
         if let Ok(m) = self.series.read() {
-            for (labels, c) in m.iter() {
-                let _ = writeln!(s, "{name}{{{labels}}} {}", c.load(Ordering::Relaxed));
+            let mut all: Vec<&Series> = m.values().flatten().collect();
+            all.sort_by(|a, b| a.rendered.cmp(&b.rendered));
+            for x in all {
+                let _ = writeln!(s, "{name}{{{}}} {}", x.rendered, x.count.load(Ordering::Relaxed));
             }
         }
     }

@@ -46,11 +46,11 @@ impl Note {
     }
     pub fn client(&self, id: &str) {
         // Bounded: a claimed id can be anything a client sent.
-        let id: String = id.chars().take(128).collect();
+        let id = bounded(id, 128);
         self.with(|n| n.client_id = Some(id));
     }
     pub fn grant_type(&self, g: &str) {
-        let g: String = g.chars().take(128).collect();
+        let g = bounded(g, 128);
         self.with(|n| n.grant_type = Some(g));
     }
     pub fn subscriber(&self, msisdn: &str, hint_kind: &str) {
@@ -61,6 +61,19 @@ impl Note {
     }
     pub fn get(&self) -> Noted {
         self.0.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+    /// What was noted, leaving the note empty: for the middleware, once
+    /// the response is ready and no handler writes any more.
+    pub fn take(&self) -> Noted {
+        self.0.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default()
+    }
+}
+
+/// At most `max` characters of `s` (what a client sent can be anything).
+fn bounded(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => s.get(..end).unwrap_or_default().to_owned(),
+        None => s.to_owned(),
     }
 }
 
@@ -179,19 +192,20 @@ pub struct Listeners<'a> {
 }
 
 /// Tells the listeners what happened to one request (called by the
-/// middleware in `app.rs` once the response is ready).
+/// middleware in `app.rs` once the response is ready). The strings are
+/// moved in, not copied: this runs on every request.
 #[allow(clippy::too_many_arguments, reason = "one call site, the middleware, passes what it measured")]
 pub fn record(
     to: Listeners<'_>,
     resp: &Response,
     note: Note,
     method: &str,
-    path: &str,
-    endpoint: &str,
-    request_id: &str,
+    path: String,
+    endpoint: String,
+    request_id: String,
     micros: u64,
 ) {
-    let n = note.get();
+    let n = note.take();
     let status = resp.status().as_u16();
     let error = resp.extensions().get::<ErrorNote>();
     let outcome = match error {
@@ -200,8 +214,8 @@ pub fn record(
         None => status.to_string(),
     };
     let m = to.metrics;
-    m.requests.inc(&[("endpoint", endpoint), ("outcome", &outcome)]);
-    m.latency.observe(endpoint, micros);
+    m.requests.inc(&[("endpoint", &endpoint), ("outcome", &outcome)]);
+    m.latency.observe(&endpoint, micros);
     if let Some(g) = &n.grant_type {
         let g = grant_label(g);
         m.token_requests.inc(&[("grant_type", g), ("outcome", &outcome)]);
@@ -209,14 +223,14 @@ pub fn record(
             m.tokens_issued.inc(&[("grant_type", g)]);
         }
     }
-    let Some(inspector) = to.inspector.filter(|_| inspected(endpoint, resp)) else {
+    let Some(inspector) = to.inspector.filter(|_| inspected(&endpoint, resp)) else {
         return;
     };
     let e = Exchange {
         at: to.now,
         method: method.to_owned(),
-        path: path.chars().take(512).collect(),
-        endpoint: endpoint.to_owned(),
+        path: if path.len() <= 512 { path } else { bounded(&path, 512) },
+        endpoint,
         status,
         micros,
         client_id: n.client_id,
@@ -225,9 +239,9 @@ pub fn record(
         reason: error.map(|e| e.description.clone()),
         subscriber: n.subscriber,
         hint_kind: n.hint_kind,
-        request_id: request_id.to_owned(),
+        request_id,
     };
-    if is_oauth(endpoint) {
+    if is_oauth(&e.endpoint) {
         tracing::info!(
             target: "netauth::sandbox::requests",
             request_id = %e.request_id,
