@@ -53,6 +53,7 @@ pub async fn build_state_with_clock(
     let app = Arc::new(App {
         issuer: config.issuer(),
         keys: ArcSwap::from_pointee(ring),
+        keys_reload: tokio::sync::Mutex::new(()),
         revocations: RwLock::new(RevocationSet::default()),
         clients: ClientCache::new(Duration::from_secs(ca.client_cache_secs)),
         cors_origins: crate::infra::cors::OriginCache::new(Duration::from_secs(ca.client_cache_secs)),

@@ -25,6 +25,9 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub master: MasterKey,
     pub keys: ArcSwap<KeyRing>,
+    /// One key-ring reload at a time: a reload that read the rows before a
+    /// rotation must not store its ring after the rotation's own reload.
+    pub keys_reload: tokio::sync::Mutex<()>,
     pub revocations: RwLock<RevocationSet>,
     pub clients: ClientCache,
     /// The origins active clients registered, for CORS preflights.
@@ -76,6 +79,9 @@ impl App {
     /// Re-reads the key table; swaps the ring in if anything changed (or if
     /// a key's activation time has passed since the last build).
     pub async fn reload_keys(&self) -> Result<(), anyhow::Error> {
+        // Held from the read to the store: reloads finish in the order they
+        // read, so the last ring stored was built from the newest rows.
+        let _one_at_a_time = self.keys_reload.lock().await;
         let rows = self.store.list_keys().await?;
         let ring = KeyRing::build(&self.master, &rows, self.now())?;
         if ring.fingerprint != self.keys.load().fingerprint {
