@@ -564,16 +564,20 @@ pub fn serve_config(dir: &std::path::Path, port: u16) -> String {
     )
 }
 
-/// Starts `netauth serve` with `extra` appended to [`serve_config`] and
-/// `env` set; waits until it answers `/healthz`.
-pub async fn serve_with(extra: &str, env: &[(&str, &str)]) -> Served {
-    let dir = temp_dir();
-    let port = free_port();
+/// Starts `netauth serve` in `dir` on `port`, with `extra` appended to
+/// [`serve_config`] and `env` set; its stderr goes to the log returned.
+/// Does not wait for it to answer.
+pub(crate) fn spawn_serve(
+    dir: &std::path::Path,
+    port: u16,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> (std::path::PathBuf, Kill) {
     let cfg = dir.join("netauth.toml");
-    std::fs::write(&cfg, format!("{}{extra}", serve_config(&dir, port))).unwrap();
+    std::fs::write(&cfg, format!("{}{extra}", serve_config(dir, port))).unwrap();
     let log = dir.join("serve.log");
     let child = netauth()
-        .current_dir(&dir)
+        .current_dir(dir)
         .args(["serve", "--config", cfg.to_str().unwrap()])
         .env_remove("NETAUTH_DATABASE_URL")
         .envs(env.iter().copied())
@@ -581,7 +585,15 @@ pub async fn serve_with(extra: &str, env: &[(&str, &str)]) -> Served {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let guard = Kill(child);
+    (log, Kill(child))
+}
+
+/// Starts `netauth serve` with `extra` appended to [`serve_config`] and
+/// `env` set; waits until it answers `/healthz`.
+pub async fn serve_with(extra: &str, env: &[(&str, &str)]) -> Served {
+    let dir = temp_dir();
+    let port = free_port();
+    let (log, guard) = spawn_serve(&dir, port, extra, env);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     for _ in 0..100 {

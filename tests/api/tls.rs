@@ -7,7 +7,7 @@
 //! does not match its certificate, reloads the files on SIGHUP, and closes a
 //! connection whose handshake does not complete in time (freeing its slot).
 
-use crate::cli::{Kill, free_port, netauth, serve_config, temp_dir};
+use crate::cli::{Kill, free_port, netauth, serve_config, spawn_serve, temp_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -223,20 +223,8 @@ struct TlsServed {
 
 async fn serve_tls(dir: PathBuf, cert: &Path, key: &Path, ca: &Path, env: &[(&str, &str)]) -> TlsServed {
     let port = free_port();
-    let cfg = dir.join("netauth.toml");
     let tls = format!("[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n", cert.display(), key.display());
-    std::fs::write(&cfg, format!("{}{tls}", serve_config(&dir, port))).unwrap();
-    let log = dir.join("serve.log");
-    let child = netauth()
-        .current_dir(&dir)
-        .args(["serve", "--config", cfg.to_str().unwrap()])
-        .env_remove("NETAUTH_DATABASE_URL")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let child = Kill(child);
+    let (log, child) = spawn_serve(&dir, port, &tls, env);
     let base = format!("https://127.0.0.1:{port}");
     wait_https(ca, &base, &log).await;
     TlsServed { dir, base, log, child }
