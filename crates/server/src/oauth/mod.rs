@@ -145,9 +145,12 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
         let body = axum::body::Bytes::from_request(axum::extract::Request::from_parts(parts, body), app)
             .await
             .map_err(body_error)?;
-        let form = match parse_form(&headers, &body) {
-            Ok(f) => f,
-            Err(e) => form_labelled_json(app, &headers, &body).await.ok_or(e)?,
+        // `labelled_json`: read as a form although labelled JSON, which the
+        // authenticated client's profile must allow (checked below).
+        let (form, labelled_json) = if is_form_content_type(&headers) {
+            (Form::parse(&body)?, false)
+        } else {
+            (form_labelled_json(app, &headers, &body).await.ok_or_else(content_type_error)?, true)
         };
         let addr = crate::infra::client_ip::client_ip(peer, &headers, &app.config.server.trusted_proxies);
         use crate::oauth::client_auth::AuthAt;
@@ -175,9 +178,7 @@ impl<R: MethodRule> axum::extract::FromRequest<crate::infra::state::AppState> fo
         };
         // Read as a form only for the client that authenticated (the claim
         // looked at before authenticating is not proof).
-        if !is_form_content_type(&headers)
-            && !netauth_domain::compat::reads_form_labelled_json(auth.client.compat_profile)
-        {
+        if labelled_json && !netauth_domain::compat::reads_form_labelled_json(auth.client.compat_profile) {
             return Err(content_type_error());
         }
         note.client(&auth.client.client_id);
