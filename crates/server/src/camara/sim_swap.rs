@@ -118,7 +118,7 @@ pub async fn check_post(
 ) -> Result<Json<Value>, ApiReply> {
     authorize(&app, &claims, &[SIM_SWAP_CHECK, SIM_SWAP]).await?;
     body.allow_only(&["phoneNumber", "maxAge"])?;
-    let number = v.sim_swap_phone_number(body.0.get("phoneNumber"))?;
+    let number = v.sim_swap_phone_number(&body)?;
     let hours = sim_swap::max_age(body.integer("maxAge")?).map_err(|e| max_age_error(e, v))?;
     let subscriber = subject(&app, &claims, number, v).await?;
     let history = app.network.sim_history(&subscriber).await?;
@@ -141,7 +141,7 @@ pub async fn retrieve_date_post(
 ) -> Result<Json<Value>, ApiReply> {
     authorize(&app, &claims, &[SIM_SWAP_RETRIEVE_DATE, SIM_SWAP]).await?;
     body.allow_only(&["phoneNumber"])?;
-    let number = v.sim_swap_phone_number(body.0.get("phoneNumber"))?;
+    let number = v.sim_swap_phone_number(&body)?;
     let subscriber = subject(&app, &claims, number, v).await?;
     let latest = app.network.sim_history(&subscriber).await?.latest_sim_change(app.now());
     spend_if_single_use(&app, &claims).await?;

@@ -12,9 +12,8 @@
 //! place where the old contract says something else asks it here. The
 //! differences are listed in docs/operator-sdks.md ("API versions").
 
-use crate::camara::call::is_phone_number;
+use crate::camara::call::JsonBody;
 use crate::errors::ApiReply;
-use netauth_proto::CamaraError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiVersion {
@@ -51,21 +50,19 @@ pub fn legacy_phone_number(s: &str) -> Option<String> {
 }
 
 impl ApiVersion {
-    /// SIM Swap's `phoneNumber` in the body, normalised to `+E.164`.
-    pub fn sim_swap_phone_number(self, v: Option<&serde_json::Value>) -> Result<Option<String>, ApiReply> {
-        let Some(v) = v else { return Ok(None) };
-        let parsed = match (self, v.as_str()) {
-            (Self::V2, Some(s)) => is_phone_number(s).then(|| s.to_owned()),
-            (Self::V0, Some(s)) => legacy_phone_number(s),
-            (_, None) => None,
-        };
-        parsed.map(Some).ok_or_else(|| {
-            let what = match self {
-                Self::V2 => "an E.164 number with a leading +, e.g. +34666666666",
-                Self::V0 => "an E.164 number, optionally with a leading +, e.g. +34666666666",
-            };
-            CamaraError::invalid_argument(format!("`phoneNumber` must be {what}")).into()
-        })
+    /// SIM Swap's `phoneNumber` in the body, normalised to `+E.164`: v2's
+    /// `PhoneNumber` schema as every v2 API reads it, or 0.4.0's pattern.
+    pub fn sim_swap_phone_number(self, body: &JsonBody) -> Result<Option<String>, ApiReply> {
+        match self {
+            Self::V2 => Ok(body.phone_number()?.map(str::to_owned)),
+            Self::V0 => Ok(body
+                .string(
+                    "phoneNumber",
+                    |s| legacy_phone_number(s).is_some(),
+                    "an E.164 number, optionally with a leading +, e.g. +34666666666",
+                )?
+                .and_then(legacy_phone_number)),
+        }
     }
 
     pub fn correlator_rule_sim_swap(self) -> CorrelatorRule {
